@@ -1,0 +1,24 @@
+// Package digest is the one "sha256:<hex>" form used across ztagent (args
+// digests, prompt digests, policy revisions), so every digest in a trace or a
+// decision record reads, and compares, the same way.
+package digest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
+// Prefix names the algorithm, so a future change of hash cannot be confused
+// with the current one.
+const Prefix = "sha256:"
+
+// Of returns the digest of b.
+func Of(b []byte) string {
+	sum := sha256.Sum256(b)
+	return Format(sum[:])
+}
+
+// Format renders a SHA-256 sum computed elsewhere (e.g. by a streaming hash).
+func Format(sum []byte) string {
+	return Prefix + hex.EncodeToString(sum)
+}
