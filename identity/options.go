@@ -1,0 +1,109 @@
+package identity
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+)
+
+const (
+	defaultTrustDomain  = "ztagent.dev"
+	defaultWorkloadPath = "/agent/default"
+	defaultSVIDTTL      = 5 * time.Minute
+
+	// MinSVIDTTL and MaxSVIDTTL bound [WithSVIDTTL]. Below 10s rotation at half
+	// the TTL would churn keys for no benefit; above a day the SVID stops being
+	// short-lived.
+	MinSVIDTTL = 10 * time.Second
+	MaxSVIDTTL = 24 * time.Hour
+)
+
+// DevOption configures [NewDevSource]. It is sealed: only this package's
+// With... functions implement it.
+type DevOption interface {
+	apply(*devConfig)
+}
+
+type devOptionFunc func(*devConfig)
+
+func (f devOptionFunc) apply(c *devConfig) { f(c) }
+
+// devConfig is what the options write; NewDevSource validates it as a whole,
+// so options never fail on their own and their order does not matter.
+type devConfig struct {
+	trustDomain  string
+	workloadPath string
+	ttl          time.Duration
+	now          func() time.Time
+
+	// rotateEvery is the real-time rotation period; zero means ttl/2. Only
+	// tests in this package set it, to exercise the background loop quickly.
+	rotateEvery time.Duration
+}
+
+func defaultDevConfig() devConfig {
+	return devConfig{
+		trustDomain:  defaultTrustDomain,
+		workloadPath: defaultWorkloadPath,
+		ttl:          defaultSVIDTTL,
+		now:          time.Now,
+	}
+}
+
+// WithTrustDomain sets the trust domain name, such as "example.org" (not a
+// spiffe:// URI). Default "ztagent.dev".
+func WithTrustDomain(td string) DevOption {
+	return devOptionFunc(func(c *devConfig) { c.trustDomain = td })
+}
+
+// WithWorkloadPath sets the path of the agent's SPIFFE ID, such as
+// "/agent/support". It must be a valid, non-empty SPIFFE path: an SVID for
+// the bare trust domain ID is not allowed. Default "/agent/default".
+func WithWorkloadPath(path string) DevOption {
+	return devOptionFunc(func(c *devConfig) { c.workloadPath = path })
+}
+
+// WithSVIDTTL sets the lifetime of each X.509-SVID and JWT-SVID. It must be
+// between [MinSVIDTTL] and [MaxSVIDTTL]. Default 5 minutes.
+func WithSVIDTTL(d time.Duration) DevOption {
+	return devOptionFunc(func(c *devConfig) { c.ttl = d })
+}
+
+// WithClock sets the clock used for validity periods and expiry checks, so
+// expiry is testable without waiting. The background rotation timer still
+// runs on real time. Default time.Now; nil is an error.
+func WithClock(now func() time.Time) DevOption {
+	return devOptionFunc(func(c *devConfig) { c.now = now })
+}
+
+// validate checks the configuration and returns the workload's SPIFFE ID.
+func (c *devConfig) validate() (spiffeid.ID, error) {
+	td, err := spiffeid.TrustDomainFromString(c.trustDomain)
+	if err != nil {
+		return spiffeid.ID{}, fmt.Errorf("identity: invalid trust domain %q: %w", c.trustDomain, err)
+	}
+	// TrustDomainFromString also accepts a full SPIFFE ID and silently drops
+	// its path; insist on the bare name so a typo cannot change the identity.
+	if td.Name() != c.trustDomain {
+		return spiffeid.ID{}, fmt.Errorf("identity: invalid trust domain %q: want a bare name such as %q", c.trustDomain, td.Name())
+	}
+	if c.workloadPath == "" {
+		return spiffeid.ID{}, errors.New("identity: empty workload path: an SVID needs a path below the trust domain")
+	}
+	id, err := spiffeid.FromPath(td, c.workloadPath)
+	if err != nil {
+		return spiffeid.ID{}, fmt.Errorf("identity: invalid workload path %q: %w", c.workloadPath, err)
+	}
+	if c.ttl < MinSVIDTTL || c.ttl > MaxSVIDTTL {
+		return spiffeid.ID{}, fmt.Errorf("identity: svid ttl %v out of range [%v, %v]", c.ttl, MinSVIDTTL, MaxSVIDTTL)
+	}
+	if c.now == nil {
+		return spiffeid.ID{}, errors.New("identity: nil clock")
+	}
+	if c.rotateEvery < 0 {
+		return spiffeid.ID{}, errors.New("identity: negative rotation period")
+	}
+	return id, nil
+}
