@@ -1,0 +1,189 @@
+package creds
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	josejson "github.com/go-jose/go-jose/v4/json"
+)
+
+// maxTokenSize bounds the work an unauthenticated caller can make Verify do;
+// minted tokens are a few hundred bytes.
+const maxTokenSize = 8 << 10
+
+// acceptedAlgs is the whole allow-list: the algorithm is fixed by the key
+// type, so "none", HMAC (key-confusion) and everything else fail at parse.
+var acceptedAlgs = []jose.SignatureAlgorithm{jose.EdDSA}
+
+// Verifier checks tokens for a resource server. The zero value rejects every
+// token. It is safe for concurrent use.
+type Verifier struct {
+	key         ed25519.PublicKey
+	issuer      string
+	revocations RevocationChecker
+	now         func() time.Time
+	leeway      time.Duration
+	err         error // set when built from invalid options: Verify fails closed
+}
+
+// NewVerifier returns a Verifier that accepts only tokens signed by key,
+// issued by issuer, and not revoked according to revocations (use
+// NoRevocationCheck to opt out explicitly).
+func NewVerifier(key ed25519.PublicKey, issuer string, revocations RevocationChecker, opts ...VerifierOption) (*Verifier, error) {
+	cfg := verifierConfig{now: time.Now}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	switch {
+	case len(key) != ed25519.PublicKeySize:
+		return nil, fmt.Errorf("creds: verifier: public key has %d bytes, want %d", len(key), ed25519.PublicKeySize)
+	case issuer == "":
+		return nil, errors.New("creds: verifier: issuer must not be empty")
+	case revocations == nil:
+		return nil, errors.New("creds: verifier: nil RevocationChecker (use NoRevocationCheck to opt out)")
+	case cfg.now == nil:
+		return nil, errors.New("creds: verifier: clock must not be nil")
+	case cfg.leeway < 0 || cfg.leeway > maxLeeway:
+		return nil, fmt.Errorf("creds: verifier: leeway %s outside [0, %s]", cfg.leeway, maxLeeway)
+	}
+	return &Verifier{
+		key:         append(ed25519.PublicKey(nil), key...),
+		issuer:      issuer,
+		revocations: revocations,
+		now:         cfg.now,
+		leeway:      cfg.leeway,
+	}, nil
+}
+
+// Verify checks token for audience and returns its claims. Checks run from
+// cheapest and least trusting to the revocation lookup, which may be remote:
+// size and syntax, algorithm, signature, typ, required claims, issuer,
+// audience (exactly one, equal to audience), validity window, revocation.
+// Errors wrap the package sentinels and never include the token.
+func (v *Verifier) Verify(ctx context.Context, token, audience string) (*Claims, error) {
+	switch {
+	case v == nil || v.key == nil:
+		if v != nil && v.err != nil {
+			return nil, fmt.Errorf("creds: verify: unusable verifier: %w", v.err)
+		}
+		return nil, errors.New("creds: verify: verifier not configured")
+	case audience == "":
+		return nil, fmt.Errorf("creds: verify: no expected audience given: %w", ErrAudience)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("creds: verify: %w", err)
+	}
+	wc, err := v.parse(token)
+	if err != nil {
+		return nil, err
+	}
+	c, err := checkShape(wc)
+	if err != nil {
+		return nil, err
+	}
+	if c.Issuer != v.issuer {
+		return nil, fmt.Errorf("creds: verify: want issuer %q: %w", v.issuer, ErrIssuer)
+	}
+	if c.Audience != audience {
+		return nil, fmt.Errorf("creds: verify: want audience %q: %w", audience, ErrAudience)
+	}
+	if err := v.checkTime(c, wc); err != nil {
+		return nil, err
+	}
+	revoked, err := v.revocations.Revoked(ctx, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("creds: verify: revocation check failed: %w", err)
+	}
+	if revoked {
+		return nil, fmt.Errorf("creds: verify: id %s: %w", c.ID, ErrRevoked)
+	}
+	return c, nil
+}
+
+// parse verifies the JWS and decodes its payload. Nothing in the payload is
+// looked at before the signature checks out.
+func (v *Verifier) parse(token string) (*wireClaims, error) {
+	if token == "" || len(token) > maxTokenSize {
+		return nil, fmt.Errorf("creds: verify: token length %d: %w", len(token), ErrMalformed)
+	}
+	jws, err := jose.ParseSignedCompact(token, acceptedAlgs)
+	if err != nil {
+		var algErr *jose.ErrUnexpectedSignatureAlgorithm
+		if errors.As(err, &algErr) {
+			return nil, fmt.Errorf("creds: verify: algorithm not EdDSA: %w", ErrSignature)
+		}
+		return nil, fmt.Errorf("creds: verify: %w: %w", ErrMalformed, err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, fmt.Errorf("creds: verify: want one signature: %w", ErrMalformed)
+	}
+	payload, err := jws.Verify(v.key)
+	if err != nil {
+		return nil, fmt.Errorf("creds: verify: %w", ErrSignature)
+	}
+	if typ, _ := jws.Signatures[0].Header.ExtraHeaders[jose.HeaderType].(string); !isTokenType(typ) {
+		return nil, fmt.Errorf("creds: verify: typ header is not %s: %w", tokenType, ErrMalformed)
+	}
+	var wc wireClaims
+	if err := josejson.Unmarshal(payload, &wc); err != nil {
+		return nil, fmt.Errorf("creds: verify: claims: %w: %w", ErrMalformed, err)
+	}
+	return &wc, nil
+}
+
+// isTokenType accepts "at+jwt" and its full media type, case-insensitively
+// (RFC 7515 section 4.1.9).
+func isTokenType(typ string) bool {
+	typ = strings.ToLower(typ)
+	return typ == tokenType || typ == "application/"+tokenType
+}
+
+// checkShape requires every claim the minter always sets, so a token missing
+// one is malformed rather than silently unbounded (no exp) or unrevocable
+// (no jti).
+func checkShape(wc *wireClaims) (*Claims, error) {
+	switch {
+	case wc.ID == "":
+		return nil, fmt.Errorf("creds: verify: missing jti: %w", ErrMalformed)
+	case wc.Subject == "":
+		return nil, fmt.Errorf("creds: verify: missing sub: %w", ErrMalformed)
+	case wc.Issuer == "":
+		return nil, fmt.Errorf("creds: verify: missing iss: %w", ErrMalformed)
+	case wc.Expiry == nil || wc.IssuedAt == nil:
+		return nil, fmt.Errorf("creds: verify: missing exp or iat: %w", ErrMalformed)
+	case len(wc.Audience) != 1:
+		return nil, fmt.Errorf("creds: verify: %d audiences, want exactly one: %w", len(wc.Audience), ErrAudience)
+	}
+	iat, exp := wc.IssuedAt.Time().UTC(), wc.Expiry.Time().UTC()
+	if !exp.After(iat) {
+		return nil, fmt.Errorf("creds: verify: exp not after iat: %w", ErrMalformed)
+	}
+	return &Claims{
+		ID: wc.ID, Issuer: wc.Issuer, Subject: wc.Subject, Audience: wc.Audience[0],
+		Scopes: strings.Fields(wc.Scope), CallID: wc.CallID,
+		IssuedAt: iat, ExpiresAt: exp,
+	}, nil
+}
+
+// checkTime treats exp as exclusive (valid while now < exp + leeway) and
+// refuses iat/nbf in the future beyond leeway.
+func (v *Verifier) checkTime(c *Claims, wc *wireClaims) error {
+	now := v.now()
+	if !now.Before(c.ExpiresAt.Add(v.leeway)) {
+		return fmt.Errorf("creds: verify: expired at %s: %w", c.ExpiresAt.Format(time.RFC3339), ErrExpired)
+	}
+	if c.IssuedAt.After(now.Add(v.leeway)) {
+		return fmt.Errorf("creds: verify: issued in the future: %w", ErrNotYetValid)
+	}
+	if wc.NotBefore != nil && wc.NotBefore.Time().After(now.Add(v.leeway)) {
+		return fmt.Errorf("creds: verify: not before %s: %w", wc.NotBefore.Time().UTC().Format(time.RFC3339), ErrNotYetValid)
+	}
+	return nil
+}
