@@ -1,0 +1,242 @@
+package authz_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ztagent/ztagent/authz"
+)
+
+func quickstartEngine(t *testing.T) *authz.Engine {
+	t.Helper()
+	e, err := authz.New(context.Background(), authz.WithDataJSON([]byte(quickstartData)), authz.WithTimeout(testTimeout))
+	require.NoError(t, err)
+	return e
+}
+
+func codesOf(d authz.Decision) []string {
+	out := make([]string, 0, len(d.Reasons))
+	for _, r := range d.Reasons {
+		out = append(out, r.Code)
+	}
+	return out
+}
+
+func TestDefaultPolicyOnRealisticInputs(t *testing.T) {
+	t.Parallel()
+	e := quickstartEngine(t)
+	url := func(host string) authz.Destination {
+		return authz.Destination{Kind: "url", Scheme: "https", Host: host, Port: 443}
+	}
+	past := decisionTime.Add(-time.Minute)
+	future := decisionTime.Add(time.Hour)
+
+	tests := []struct {
+		name     string
+		edit     func(in *authz.Input)
+		allow    bool
+		codes    []string
+		approval bool
+		audience string
+		scopes   []string
+		hosts    []string
+	}{
+		{
+			name:     "read a local file",
+			edit:     func(*authz.Input) {},
+			allow:    true,
+			codes:    []string{"allowed"},
+			audience: "urn:ztagent:tool:read_file",
+			scopes:   []string{"read_file:read"},
+			hosts:    []string{},
+		},
+		{
+			name: "fetch an allowed page",
+			edit: func(in *authz.Input) {
+				in.Tool = authz.Tool{Name: "fetch_url", Effect: "read", Risk: "low"}
+				in.Call.Destinations = []authz.Destination{url("docs.example.com")}
+			},
+			allow:    true,
+			codes:    []string{"allowed"},
+			audience: "https://docs.example.com",
+			scopes:   []string{"web:fetch"},
+			hosts:    []string{"docs.example.com"},
+		},
+		{
+			name: "fetch from an attacker host",
+			edit: func(in *authz.Input) {
+				in.Tool = authz.Tool{Name: "fetch_url", Effect: "read", Risk: "low"}
+				in.Call.Destinations = []authz.Destination{url("exfil.attacker.example")}
+			},
+			codes: []string{"destination_not_allowed"},
+		},
+		{
+			name: "send email after reading the web",
+			edit: func(in *authz.Input) {
+				in.Tool = authz.Tool{Name: "send_email", Effect: "external", Risk: "high"}
+				in.Call.Destinations = []authz.Destination{{Kind: "email", Address: "bob@mail.example.com", Host: "mail.example.com"}}
+				in.Context.Taint = []string{"untrusted:web"}
+			},
+			allow:    true,
+			codes:    []string{"high_risk_requires_approval", "tainted_context_requires_approval"},
+			approval: true,
+			audience: "https://mail.example.com",
+			scopes:   []string{"email:send"},
+			hosts:    []string{"mail.example.com"},
+		},
+		{
+			name: "delete a record",
+			edit: func(in *authz.Input) {
+				in.Tool = authz.Tool{Name: "delete_record", Effect: "destructive", Risk: "medium"}
+				in.Call.Destinations = nil
+			},
+			allow:    true,
+			codes:    []string{"write_requires_approval"},
+			approval: true,
+			audience: "urn:ztagent:tool:delete_record",
+			scopes:   []string{"delete_record:destructive"},
+			hosts:    []string{},
+		},
+		{
+			name:  "tool the agent was not granted",
+			edit:  func(in *authz.Input) { in.Tool = authz.Tool{Name: "shell", Effect: "destructive", Risk: "high"} },
+			codes: []string{"tool_not_granted"},
+		},
+		{
+			name:  "another agent",
+			edit:  func(in *authz.Input) { in.Subject.SPIFFEID = "spiffe://ztagent.dev/agent/intruder" },
+			codes: []string{"tool_not_granted"},
+		},
+		{
+			name:  "expired task",
+			edit:  func(in *authz.Input) { in.Task.ExpiresAt = &past },
+			codes: []string{"task_expired"},
+		},
+		{
+			name:     "live task",
+			edit:     func(in *authz.Input) { in.Task.ExpiresAt = &future },
+			allow:    true,
+			codes:    []string{"allowed"},
+			audience: "urn:ztagent:tool:read_file",
+			scopes:   []string{"read_file:read"},
+			hosts:    []string{},
+		},
+		{
+			name:  "unknown effect",
+			edit:  func(in *authz.Input) { in.Tool.Effect = "execute" },
+			codes: []string{"unknown_effect"},
+		},
+		{
+			name: "external with no destination",
+			edit: func(in *authz.Input) {
+				in.Tool = authz.Tool{Name: "send_email", Effect: "external", Risk: "low"}
+				in.Call.Destinations = nil
+			},
+			codes: []string{"external_without_destination"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			in := readInput()
+			tc.edit(in)
+			d, err := e.Decide(context.Background(), in)
+			require.NoError(t, err)
+			require.Equal(t, tc.allow, d.Allow)
+			require.Equal(t, tc.codes, codesOf(d))
+			require.NotNil(t, d.Redact)
+			require.Empty(t, d.Redact)
+			if !tc.allow {
+				return
+			}
+			require.Equal(t, tc.approval, d.Approval.Required)
+			require.Equal(t, authz.CredentialGrant{Audience: tc.audience, Scopes: tc.scopes, TTLSeconds: 60}, d.Credential)
+			require.Equal(t, tc.hosts, d.Egress.Hosts)
+		})
+	}
+}
+
+// A zero Input (nil slices everywhere) is a valid, denied request, not an
+// evaluation error: nil slices reach the policy as empty arrays.
+func TestDefaultPolicyZeroInput(t *testing.T) {
+	t.Parallel()
+	d, err := quickstartEngine(t).Decide(context.Background(), &authz.Input{})
+	require.NoError(t, err)
+	require.False(t, d.Allow)
+	require.Contains(t, codesOf(d), "tool_not_granted")
+}
+
+// A task expiry with no decision time cannot be checked: the policy's time
+// builtin fails and strict mode turns that into a denial.
+func TestDefaultPolicyExpiryWithoutTimeDenies(t *testing.T) {
+	t.Parallel()
+	in := readInput()
+	in.Time = time.Time{}
+	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	in.Task.ExpiresAt = &exp
+	d, err := quickstartEngine(t).Decide(context.Background(), in)
+	require.False(t, d.Allow)
+	require.Equal(t, authz.CodeEvalError, authz.CodeOf(err))
+	require.ErrorContains(t, err, "time.parse_rfc3339_ns")
+}
+
+func TestDefaultPolicyWithoutDataDeniesEverything(t *testing.T) {
+	t.Parallel()
+	e, err := authz.New(context.Background(), authz.WithTimeout(testTimeout))
+	require.NoError(t, err)
+	d, err := e.Decide(context.Background(), readInput())
+	require.NoError(t, err)
+	require.False(t, d.Allow)
+	require.Equal(t, []string{"tool_not_granted"}, codesOf(d))
+}
+
+func TestDecideConcurrently(t *testing.T) {
+	t.Parallel()
+	e := quickstartEngine(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				in := readInput()
+				want := true
+				if (g+i)%2 == 1 {
+					in.Tool.Name = "shell"
+					want = false
+				}
+				d, err := e.Decide(context.Background(), in)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if d.Allow != want {
+					errs <- fmt.Errorf("goroutine %d call %d: allow=%v want %v", g, i, d.Allow, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+func BenchmarkDecideDefaultPolicy(b *testing.B) {
+	e, err := authz.New(context.Background(), authz.WithDataJSON([]byte(quickstartData)), authz.WithTimeout(testTimeout))
+	require.NoError(b, err)
+	in := readInput()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Decide(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,114 @@
+// Package authz decides, for every tool call an AI agent makes, whether it
+// may run and with what authority. It embeds OPA's Rego engine: a policy is
+// compiled once by [New], and each call is one [Engine.Decide] on a prepared
+// query, in process, under a deadline.
+//
+// # Why
+//
+// A model's output is not a trusted request. ztagent authorizes each tool
+// call on its own, at run time, on who asks (the agent's SPIFFE ID), for
+// whom (the delegation chain), for what task, with which tool, reaching
+// which destinations, after reading what (taint), and when. The answer is
+// not just yes or no: the [Decision] also says whether a human must approve,
+// the audience, scopes and lifetime of the credential to mint, and which
+// hosts the call may reach. The guard in package toolguard enforces all of
+// it; [Decider] is the seam it consumes.
+//
+// # How
+//
+//	engine, err := authz.New(ctx, authz.WithDataJSON(grants)) // embedded default policy
+//	...
+//	d, err := engine.Decide(ctx, &authz.Input{...})
+//	if err != nil || !d.Allow {
+//		// deny; d.Reasons[0].Code says why
+//	}
+//
+// Bring your own policy with [WithModule] (rego v1) and [WithQuery]; the
+// query's single value must be a decision document:
+//
+//	{"allow": true, "reasons": [{"code": "...", "message": "..."}],
+//	 "approval": {"required": false}, "credential": {"audience": "...", "scopes": [...], "ttl_seconds": 60},
+//	 "egress": {"hosts": [...]}, "redact": []}
+//
+// # Safe defaults: fail closed
+//
+// Only a decision whose "allow" is the literal boolean true allows. Every
+// other outcome denies and returns an [*Error] with a stable code, together
+// with a Decision whose only reason carries the same code:
+//
+//	code                        when
+//	policy_nil_input            Decide got a nil *Input
+//	policy_bad_input            the input cannot be encoded (Call.Args is not JSON)
+//	policy_undefined            the query is undefined, or the decision has no "allow"
+//	policy_allow_not_boolean    "allow" is a string, number, null, object...
+//	policy_multiple_results     the query has several results or expressions
+//	policy_unexpected_bindings  the query binds variables
+//	policy_eval_error           evaluation failed: builtin error (strict mode), conflict...
+//	policy_canceled             the caller's context was canceled
+//	policy_deadline             WithTimeout (default 500ms) or the caller's deadline passed
+//	policy_bad_decision         a decision field has the wrong type (reasons not objects,
+//	                            ttl_seconds not an integer, a reason without code...)
+//	policy_engine_not_ready     the Engine is nil or was not built by New
+//
+// Builtin errors are fatal (rego.StrictBuiltinErrors), so a policy that
+// stumbles on bad input denies instead of silently skipping a rule. A policy
+// that denies without a reason gets one with code "denied".
+//
+// Policies cannot reach outside the process. These builtins are refused at
+// compile time unless named in [WithUnsafeBuiltins] ([RefusedBuiltins]):
+// http.send, net.lookup_ip_addr, opa.runtime, rego.parse_module, trace and
+// time.now_ns. Policies read the time from input.time, so a decision can be
+// replayed from its record.
+//
+// Each Decision carries PolicyID (the query) and Revision, a SHA-256 over
+// the modules, data and query, so an audit record names exactly what decided.
+//
+// # The default policy
+//
+// Without WithModule the engine loads the embedded library ([DefaultPolicy],
+// package ztagent, rego v1, query data.ztagent.decision). It reads grants
+// from the data document:
+//
+//	{
+//	  "agents": {
+//	    "spiffe://ztagent.dev/agent/quickstart": {
+//	      "tools": ["read_file", "fetch_url", "send_email", "delete_record"],
+//	      "hosts": ["docs.example.com", "mail.example.com"]
+//	    }
+//	  },
+//	  "tools": {"send_email": {"scopes": ["email:send"]}},
+//	  "credential_ttl_seconds": 60
+//	}
+//
+// With no data at all it denies everything. Its rules, each covered by a
+// Rego unit test in authz/policy/*_test.rego:
+//
+//	rule / reason code                 when                                                      effect
+//	(default)                          no deny rule fires                                        allow; otherwise deny
+//	tool_not_granted                   tool.name not in data.agents[subject.spiffe_id].tools     deny
+//	                                   (unknown agents have no tools)
+//	unknown_effect                     tool.effect not read, write, destructive or external      deny
+//	destination_not_allowed            a url/email destination whose host (case-insensitive)     deny
+//	                                   is not in the agent's hosts, or has no host
+//	destination_kind_unknown           a destination whose kind is not url, email or path        deny
+//	external_without_destination       effect external and no url/email destination             deny
+//	task_expired                       task.expires_at is set and not after input.time           deny
+//	write_requires_approval            effect write or destructive                               approval.required
+//	high_risk_requires_approval        tool.risk high                                            approval.required
+//	tainted_context_requires_approval  context.taint non-empty and effect not read               approval.required
+//	allowed                            allowed and no approval reason                            the one reason
+//
+// On deny, reasons lists the deny codes; on allow, the approval codes, or
+// "allowed"; most fundamental first, in the order of the table, so the first
+// reason is the one a caller should act on. Approval rules never deny: approval.reason joins their codes and
+// the guard asks a human. The credential's audience is "https://<host>" of the
+// first url/email destination, else "urn:ztagent:tool:<name>"; its scopes
+// are data.tools[name].scopes, else ["<name>:<effect>"]; ttl_seconds is
+// data.credential_ttl_seconds, else 60. egress.hosts are the call's allowed
+// hosts (lower case, sorted); redact is empty. Path destinations are not
+// host-checked: the guard confines them under a root.
+//
+// To extend the default policy rather than replace it, load [DefaultPolicy]
+// with WithModule and add modules to package ztagent with more deny or
+// approval_reasons rules.
+package authz

@@ -1,0 +1,108 @@
+package authz
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// Input is the document a policy sees as `input`. Its JSON form is the
+// contract between the guard and every policy, so field names never change
+// meaning; new fields may be added.
+type Input struct {
+	Subject   Subject   `json:"subject"`
+	Principal Principal `json:"principal"`
+	Task      Task      `json:"task"`
+	Tool      Tool      `json:"tool"`
+	Call      Call      `json:"call"`
+	Context   Context   `json:"context"`
+	// Time is the decision time. Policies read the clock from here (time.now_ns
+	// is refused by default) so a decision can be replayed from its record.
+	Time time.Time `json:"time"`
+}
+
+// Subject is the workload that asks: the agent's SPIFFE ID.
+type Subject struct {
+	SPIFFEID    string `json:"spiffe_id"`
+	TrustDomain string `json:"trust_domain"`
+}
+
+// Principal is on whose behalf the agent acts, and the delegation chain that
+// led here (user first, the calling agent last).
+type Principal struct {
+	User  string   `json:"user,omitempty"`
+	Chain []string `json:"chain"`
+}
+
+// Task is the intent the agent was given; tool calls are judged against it.
+type Task struct {
+	ID        string     `json:"id,omitempty"`
+	Purpose   string     `json:"purpose,omitempty"`
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	CallsUsed int        `json:"calls_used"`
+}
+
+// Tool describes the tool being called, as registered by the developer (never
+// as described by the model).
+type Tool struct {
+	Name   string `json:"name"`
+	Effect string `json:"effect"` // read | write | destructive | external
+	Risk   string `json:"risk"`   // low | medium | high
+}
+
+// Call is one proposed tool call with a frozen copy of its arguments.
+type Call struct {
+	ID           string          `json:"id"`
+	Args         json.RawMessage `json:"args"`        // canonical JSON of the frozen args
+	ArgsDigest   string          `json:"args_digest"` // "sha256:<hex>"
+	Destinations []Destination   `json:"destinations"`
+}
+
+// Destination is where a call reaches, derived from the arguments by code and
+// already canonical (punycode host, cleaned path).
+type Destination struct {
+	Kind    string `json:"kind"` // "url" | "path" | "email"
+	Scheme  string `json:"scheme,omitempty"`
+	Host    string `json:"host,omitempty"` // for email: the domain
+	Port    int    `json:"port,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Address string `json:"address,omitempty"` // email address
+}
+
+// Context is what the conversation carries into the call, in particular the
+// taint labels of untrusted content the model has read.
+type Context struct {
+	ConversationID string   `json:"conversation_id,omitempty"`
+	Taint          []string `json:"taint"`
+}
+
+// astValue encodes the input as JSON and parses it into an OPA value. Nil
+// slices become empty arrays: a policy writing count(input.context.taint)
+// must see 0, not a type error on null.
+func (in *Input) astValue() (ast.Value, error) {
+	c := *in
+	c.Principal.Chain = nonNil(c.Principal.Chain)
+	c.Task.Scopes = nonNil(c.Task.Scopes)
+	c.Call.Destinations = nonNil(c.Call.Destinations)
+	c.Context.Taint = nonNil(c.Context.Taint)
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return nil, fmt.Errorf("encode input: %w", err)
+	}
+	v, err := ast.ValueFromReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("parse input: %w", err)
+	}
+	return v, nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,102 @@
+package authz
+
+import (
+	"slices"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// DefaultQuery is the document the engine evaluates unless WithQuery says otherwise.
+const DefaultQuery = "data.ztagent.decision"
+
+// DefaultTimeout bounds one decision unless WithTimeout says otherwise. A
+// policy that needs longer is a policy bug, and the call is denied. It is a
+// guard against runaway policies, not a latency target (decisions take well
+// under a millisecond): set near the typical cost, a scheduling hiccup on a
+// busy host would turn into spurious denials.
+const DefaultTimeout = 500 * time.Millisecond
+
+// Option configures New. The interface is sealed: options come from this package.
+type Option interface{ apply(*config) }
+
+type module struct {
+	filename string
+	source   string
+}
+
+type config struct {
+	modules     []module
+	data        map[string]any
+	dataJSON    []byte
+	dataSet     bool
+	query       string
+	timeout     time.Duration
+	allowUnsafe []string
+	regoOpts    []func(*rego.Rego)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithModule adds one Rego module (rego v1 syntax). It can be given several
+// times; as soon as one module is given the embedded default policy is not
+// loaded, so a user policy never mixes with rules it did not ask for.
+func WithModule(filename, source string) Option {
+	return optionFunc(func(c *config) {
+		c.modules = append(c.modules, module{filename: filename, source: source})
+	})
+}
+
+// WithData sets the whole `data` document (the base documents the policy
+// reads, such as agent grants). The document is copied through JSON at New,
+// so later changes to doc do not reach the engine. The last WithData or
+// WithDataJSON wins.
+func WithData(doc map[string]any) Option {
+	return optionFunc(func(c *config) {
+		c.data, c.dataJSON, c.dataSet = doc, nil, true
+	})
+}
+
+// WithDataJSON is WithData from a JSON object; invalid JSON makes New fail.
+func WithDataJSON(b []byte) Option {
+	cp := append([]byte(nil), b...)
+	return optionFunc(func(c *config) {
+		c.data, c.dataJSON, c.dataSet = nil, cp, true
+	})
+}
+
+// WithQuery sets the query whose single value is the decision document.
+// Default DefaultQuery.
+func WithQuery(q string) Option {
+	return optionFunc(func(c *config) { c.query = q })
+}
+
+// WithTimeout bounds each decision. Default DefaultTimeout; must be > 0.
+// The caller's own deadline applies as well, whichever is earlier.
+func WithTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.timeout = d })
+}
+
+// WithUnsafeBuiltins lets policies call builtins that are refused by default
+// (see the package documentation for the list), by name. Naming a builtin
+// that is not refused is an error from New, so a typo cannot go unnoticed.
+func WithUnsafeBuiltins(names ...string) Option {
+	cp := append([]string(nil), names...)
+	return optionFunc(func(c *config) { c.allowUnsafe = append(c.allowUnsafe, cp...) })
+}
+
+// WithRegoOptions passes options straight to rego.New, for example custom
+// builtins (rego.Function1...). It is an escape hatch: the engine applies its
+// own query, store, rego version, strict builtin errors and refused builtins
+// after these, so they cannot be overridden here. Two caveats: modules added
+// with rego.Module here are not part of the Revision (use WithModule), and a
+// compiler supplied with rego.Compiler bypasses the refused-builtins check on
+// modules. Custom builtins must honour BuiltinContext.Context: evaluation
+// runs on the caller's goroutine, so a builtin that ignores cancellation can
+// hold a decision past its deadline (it still denies when it returns).
+func WithRegoOptions(opts ...func(*rego.Rego)) Option {
+	cp := slices.Clone(opts)
+	return optionFunc(func(c *config) { c.regoOpts = append(c.regoOpts, cp...) })
+}

@@ -1,0 +1,38 @@
+# Deny rules. Each adds one reason with a stable code; the call is allowed
+# only when none fires.
+package ztagent
+
+deny contains {"code": "tool_not_granted", "message": sprintf("tool %q is not granted to this agent", [tool_name])} if {
+	not tool_granted
+}
+
+deny contains {"code": "unknown_effect", "message": sprintf("tool effect %q is not one of read, write, destructive, external", [tool_effect])} if {
+	not tool_effect in known_effects
+}
+
+deny contains {"code": "destination_not_allowed", "message": sprintf("destination host %q is not allowed for this agent", [object.get(d, "host", "")])} if {
+	some d in host_destinations
+	not host_allowed(d)
+}
+
+# A destination the policy cannot classify cannot be checked, so it denies.
+deny contains {"code": "destination_kind_unknown", "message": sprintf("destination kind %q is not one of url, email, path", [object.get(d, "kind", "")])} if {
+	some d in destinations
+	not object.get(d, "kind", "") in known_kinds
+}
+
+# An external effect sends data outside the trust domain; with no destination
+# the policy cannot tell where, so it denies.
+deny contains {"code": "external_without_destination", "message": "external tool call has no url or email destination"} if {
+	tool_effect == "external"
+	count(host_destinations) == 0
+}
+
+# Time comes from input.time, never the clock, so decisions can be replayed.
+# A missing or unparsable time denies (the comparison never succeeds).
+deny contains {"code": "task_expired", "message": "the task has expired"} if {
+	input.task.expires_at != null
+	not task_live
+}
+
+task_live if time.parse_rfc3339_ns(input.time) < time.parse_rfc3339_ns(input.task.expires_at)

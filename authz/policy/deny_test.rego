@@ -1,0 +1,121 @@
+package ztagent_test
+
+test_tool_not_granted if {
+	d := decide(with_input({"tool": {"name": "drop_database"}}))
+	d.allow == false
+	codes(d) == {"tool_not_granted"}
+}
+
+test_tool_not_granted_for_unknown_agent if {
+	d := decide(with_input({"subject": {"spiffe_id": "spiffe://ztagent.dev/agent/other"}}))
+	d.allow == false
+	codes(d) == {"tool_not_granted"}
+}
+
+test_destination_not_allowed if {
+	d := decide(with_input({
+		"tool": {"name": "fetch_url", "effect": "read"},
+		"call": {"destinations": [url("docs.example.com"), url("evil.example.net")]},
+	}))
+	d.allow == false
+	codes(d) == {"destination_not_allowed"}
+	d.egress.hosts == ["docs.example.com"]
+}
+
+test_destination_not_allowed_for_email_domain if {
+	d := decide(with_input({
+		"tool": {"name": "send_email", "effect": "external"},
+		"call": {"destinations": [email("eve@evil.example.net", "evil.example.net")]},
+	}))
+	d.allow == false
+	"destination_not_allowed" in codes(d)
+}
+
+test_destination_not_allowed_without_host if {
+	d := decide(with_input({
+		"tool": {"name": "fetch_url", "effect": "read"},
+		"call": {"destinations": [{"kind": "url", "scheme": "https"}]},
+	}))
+	d.allow == false
+	codes(d) == {"destination_not_allowed"}
+}
+
+test_destination_host_match_is_case_insensitive if {
+	d := decide(with_input({
+		"tool": {"name": "fetch_url", "effect": "read"},
+		"call": {"destinations": [url("DOCS.example.com"), url("mail.example.com")]},
+	}))
+	d.allow == true
+}
+
+test_path_destination_is_not_host_checked if {
+	d := decide(with_input({"call": {"destinations": [{"kind": "path", "path": "/srv/docs/a.txt"}]}}))
+	d.allow == true
+}
+
+test_destination_kind_unknown if {
+	d := decide(with_input({"call": {"destinations": [{"kind": "ftp", "host": "docs.example.com"}]}}))
+	d.allow == false
+	codes(d) == {"destination_kind_unknown"}
+}
+
+test_external_without_destination if {
+	d := decide(with_input({"tool": {"name": "upload_report", "effect": "external"}}))
+	d.allow == false
+	codes(d) == {"external_without_destination"}
+}
+
+test_external_with_path_only_has_no_destination if {
+	d := decide(with_input({
+		"tool": {"name": "upload_report", "effect": "external"},
+		"call": {"destinations": [{"kind": "path", "path": "/tmp/x"}]},
+	}))
+	d.allow == false
+	codes(d) == {"external_without_destination"}
+}
+
+test_external_with_allowed_destination if {
+	d := decide(with_input({
+		"tool": {"name": "upload_report", "effect": "external"},
+		"call": {"destinations": [url("docs.example.com")]},
+	}))
+	d.allow == true
+}
+
+test_task_expired if {
+	d := decide(with_input({"task": {"expires_at": "2026-11-30T11:59:59Z"}}))
+	d.allow == false
+	codes(d) == {"task_expired"}
+}
+
+test_task_expired_at_exactly_now if {
+	d := decide(with_input({"task": {"expires_at": "2026-11-30T12:00:00Z"}}))
+	codes(d) == {"task_expired"}
+}
+
+test_task_not_expired if {
+	d := decide(with_input({"task": {"expires_at": "2026-11-30T12:00:00.000000001Z"}}))
+	d.allow == true
+}
+
+test_task_expired_when_time_missing if {
+	inp := json.remove(with_input({"task": {"expires_at": "2030-01-01T00:00:00Z"}}), ["time"])
+	d := decide(inp)
+	codes(d) == {"task_expired"}
+}
+
+test_task_without_expiry_never_expires if {
+	d := decide(with_input({"task": {"expires_at": null}}))
+	d.allow == true
+}
+
+test_unknown_effect if {
+	d := decide(with_input({"tool": {"effect": "Read"}}))
+	d.allow == false
+	codes(d) == {"unknown_effect"}
+}
+
+test_unknown_effect_when_missing if {
+	d := decide(json.remove(base_input, ["tool/effect"]))
+	codes(d) == {"unknown_effect"}
+}

@@ -1,0 +1,39 @@
+# Facts about the call that the rules share: which agent asks, what it was
+# granted, and which destinations have a host to check.
+package ztagent
+
+# The agent's grants from data.agents, keyed by SPIFFE ID. An unknown agent
+# has no grants at all, so every rule that needs a grant denies.
+default agent := {}
+
+agent := data.agents[input.subject.spiffe_id]
+
+tool_name := object.get(input, ["tool", "name"], "")
+
+tool_effect := object.get(input, ["tool", "effect"], "")
+
+tool_risk := object.get(input, ["tool", "risk"], "")
+
+known_effects := {"read", "write", "destructive", "external"}
+
+# Destination kinds whose host names a remote party; "path" is local and is
+# confined by the guard's root instead.
+host_kinds := {"url", "email"}
+
+known_kinds := host_kinds | {"path"}
+
+destinations := ds if {
+	ds := input.call.destinations
+	is_array(ds)
+} else := []
+
+# In the order the guard derived them: the first one names the credential's audience.
+host_destinations := [d | some d in destinations; d.kind in host_kinds]
+
+allowed_hosts := {lower(h) | some h in object.get(agent, "hosts", [])}
+
+host_allowed(d) if lower(d.host) in allowed_hosts
+
+tool_granted if tool_name in object.get(agent, "tools", [])
+
+tainted if count(input.context.taint) > 0

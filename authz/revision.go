@@ -1,0 +1,40 @@
+package authz
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"hash"
+	"slices"
+	"strings"
+
+	"github.com/ztagent/ztagent/internal/digest"
+)
+
+// revision identifies what decided: the same modules, data and query always
+// give the same revision, whatever the order the modules were given in, so a
+// decision record can be matched with the policy that produced it.
+func revision(modules []module, data []byte, query string) string {
+	sorted := slices.Clone(modules)
+	slices.SortFunc(sorted, func(a, b module) int { return strings.Compare(a.filename, b.filename) })
+	h := sha256.New()
+	// Every field is length-prefixed so no two different inputs hash the same
+	// byte stream (a module ending where the next begins).
+	writeField(h, "ztagent.authz.revision.v1")
+	for _, m := range sorted {
+		writeField(h, "module")
+		writeField(h, m.filename)
+		writeField(h, m.source)
+	}
+	writeField(h, "data")
+	writeField(h, string(data))
+	writeField(h, "query")
+	writeField(h, query)
+	return digest.Format(h.Sum(nil))
+}
+
+func writeField(h hash.Hash, s string) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+	h.Write(n[:])
+	h.Write([]byte(s))
+}
