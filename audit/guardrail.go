@@ -1,0 +1,116 @@
+package audit
+
+import (
+	"context"
+	"sync"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// guardrailSpanName names the authorization guardrail: ztagent's own Rego
+// decision, "run_guardrail" being the operation name proposed for guardrails
+// in the GenAI conventions.
+const guardrailSpanName = opRunGuardrail + " ztagent.authz"
+
+// Verdict is the authorization decision, given to [GuardrailSpan.End].
+type Verdict struct {
+	// Allow is the decision. It is recorded as "deny" when Err is set, since
+	// an evaluation failure never allows.
+	Allow bool
+	// Code is the stable reason code of the first reason; "" means the code
+	// of Reasons[0].
+	Code string
+	// Reasons are every reason the policy gave. Only their codes go on the span.
+	Reasons []Reason
+	// PolicyID names the policy that decided (its query path).
+	PolicyID string
+	// PolicyRevision is "sha256:<hex>" of the policy, data and query.
+	PolicyRevision string
+	// ApprovalRequired says the policy demanded human approval.
+	ApprovalRequired bool
+	// Err is the evaluation error, if any. It is recorded as error.type = Code
+	// and as the span status message, so it must not contain secrets.
+	Err error
+}
+
+func (v Verdict) verdict() string {
+	if v.Allow && v.Err == nil {
+		return "allow"
+	}
+	return "deny"
+}
+
+func (v Verdict) code() string {
+	if v.Code != "" {
+		return v.Code
+	}
+	if len(v.Reasons) > 0 {
+		return v.Reasons[0].Code
+	}
+	return ""
+}
+
+// GuardrailSpan is one "run_guardrail ztagent.authz" span. The zero value
+// records nothing.
+type GuardrailSpan struct {
+	span trace.Span
+	tool *ToolSpan
+	once sync.Once
+}
+
+// StartGuardrail starts the "run_guardrail ztagent.authz" span (kind INTERNAL)
+// as a child of the execute_tool span, whatever span is active in ctx: the
+// guardrail guards this call and no other. The returned ctx keeps ctx's values
+// and has the guardrail span active.
+func (s *ToolSpan) StartGuardrail(ctx context.Context) (context.Context, *GuardrailSpan) {
+	ctx = trace.ContextWithSpan(ctx, s.spanOrNoop())
+	ctx, span := s.tracerOrNoop().Start(ctx, guardrailSpanName,
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(keyGenAIOperationName.String(opRunGuardrail)))
+	return ctx, &GuardrailSpan{span: span, tool: s}
+}
+
+// End records the verdict on the guardrail span, copies the verdict, code,
+// policy id and revision onto the execute_tool span, and ends the guardrail
+// span. Only the first call has an effect. A deny is not an error of the
+// guardrail (it did its job); only v.Err sets the span status to Error.
+func (g *GuardrailSpan) End(v Verdict) {
+	if g == nil || g.span == nil {
+		return
+	}
+	g.once.Do(func() {
+		code := v.code()
+		summary := []attribute.KeyValue{KeyGuardrailVerdict.String(v.verdict())}
+		if code != "" {
+			summary = append(summary, KeyDecisionCode.String(code))
+		}
+		if v.PolicyID != "" {
+			summary = append(summary, KeyPolicyID.String(v.PolicyID))
+		}
+		if v.PolicyRevision != "" {
+			summary = append(summary, KeyPolicyRevision.String(v.PolicyRevision))
+		}
+
+		attrs := append([]attribute.KeyValue{KeyApprovalRequired.Bool(v.ApprovalRequired)}, summary...)
+		if len(v.Reasons) > 0 {
+			reasonCodes := make([]string, len(v.Reasons))
+			for i, r := range v.Reasons {
+				reasonCodes[i] = r.Code
+			}
+			attrs = append(attrs, KeyDecisionReasons.StringSlice(reasonCodes))
+		}
+		if v.Err != nil {
+			et := code
+			if et == "" {
+				et = errorTypeOther
+			}
+			attrs = append(attrs, keyErrorType.String(et))
+			g.span.SetStatus(codes.Error, v.Err.Error())
+		}
+		g.span.SetAttributes(attrs...)
+		g.tool.spanOrNoop().SetAttributes(summary...)
+		g.span.End()
+	})
+}

@@ -1,0 +1,66 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Reason is one reason of a decision: a stable code and a human message.
+type Reason struct {
+	Code    string `json:"code"`
+	Message string `json:"message,omitempty"`
+}
+
+// Record is the decision record of one tool call, allowed or denied. Records
+// are written to a [Sink] whatever the trace sampler decides, and hold ids,
+// digests and codes, never secrets or argument values.
+type Record struct {
+	Time           time.Time `json:"time"`
+	TraceID        string    `json:"trace_id,omitempty"`
+	SpanID         string    `json:"span_id,omitempty"`
+	ProposedBySpan string    `json:"proposed_by_span_id,omitempty"`
+	ConversationID string    `json:"conversation_id,omitempty"`
+	CallID         string    `json:"call_id,omitempty"`
+	Tool           string    `json:"tool"`
+	Effect         string    `json:"effect"`
+	Risk           string    `json:"risk,omitempty"`
+	Subject        string    `json:"subject,omitempty"`
+	SVIDSerial     string    `json:"svid_serial,omitempty"`
+	ArgsDigest     string    `json:"args_digest,omitempty"`
+	Destinations   []string  `json:"destinations,omitempty"`
+	Allow          bool      `json:"allow"`
+	Code           string    `json:"code,omitempty"`
+	Reasons        []Reason  `json:"reasons,omitempty"`
+	PolicyID       string    `json:"policy_id,omitempty"`
+	PolicyRevision string    `json:"policy_revision,omitempty"`
+	// Approval is "", "approved", "refused" or "unavailable".
+	Approval             string  `json:"approval,omitempty"`
+	CredentialID         string  `json:"credential_id,omitempty"`
+	CredentialAudience   string  `json:"credential_audience,omitempty"`
+	CredentialTTLSeconds float64 `json:"credential_ttl_seconds,omitempty"`
+	// Outcome is StatusOK, StatusDenied, StatusError or StatusPanic.
+	Outcome    string  `json:"outcome"`
+	Error      string  `json:"error,omitempty"`
+	DurationMS float64 `json:"duration_ms"`
+}
+
+// Sink receives decision records. Implementations must be safe for concurrent
+// use; an error means the record may be lost and should be surfaced or counted.
+type Sink interface {
+	Write(ctx context.Context, r *Record) error
+}
+
+// SinkFunc adapts a function to a Sink.
+type SinkFunc func(ctx context.Context, r *Record) error
+
+// errNilSinkFunc keeps a nil SinkFunc from panicking in the middle of a call.
+var errNilSinkFunc = errors.New("audit: nil SinkFunc")
+
+// Write calls f(ctx, r).
+func (f SinkFunc) Write(ctx context.Context, r *Record) error {
+	if f == nil {
+		return errNilSinkFunc
+	}
+	return f(ctx, r)
+}

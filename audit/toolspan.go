@@ -1,0 +1,210 @@
+package audit
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+)
+
+// ToolCall describes one tool call on the action path.
+type ToolCall struct {
+	// Name is the tool's name (gen_ai.tool.name).
+	Name string
+	// CallID is the model's id for the call (gen_ai.tool.call.id); it is how
+	// the call is linked to the turn that proposed it.
+	CallID string
+	// Effect is read, write, destructive or external (ztagent.tool.effect).
+	Effect string
+	// Risk is low, medium or high (ztagent.tool.risk).
+	Risk string
+	// ArgsDigest is "sha256:<hex>" of the canonical frozen arguments
+	// (ztagent.args.digest). Argument values are never recorded here.
+	ArgsDigest string
+}
+
+// ToolSpan is one "execute_tool {name}" span. Its methods are safe for
+// concurrent use. The zero value records nothing.
+type ToolSpan struct {
+	span   trace.Span
+	tracer trace.Tracer
+	once   sync.Once
+}
+
+// StartToolCall starts an "execute_tool {name}" span (kind INTERNAL) as a child
+// of the active span in ctx and makes it the active span of the returned ctx,
+// so spans made by the tool itself (HTTP clients, databases) nest under it.
+// When a turn remembered in ctx proposed c.CallID, the span links to that
+// turn's chat span with ztagent.link.kind=proposed_by.
+func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context, *ToolSpan) {
+	attrs := []attribute.KeyValue{
+		keyGenAIOperationName.String(opExecuteTool),
+		keyGenAIToolType.String(toolTypeFunction),
+	}
+	if c.Name != "" {
+		attrs = append(attrs, keyGenAIToolName.String(c.Name))
+	}
+	if c.CallID != "" {
+		attrs = append(attrs, keyGenAIToolCallID.String(c.CallID))
+	}
+	if conv := ConversationID(ctx); conv != "" {
+		attrs = append(attrs, keyGenAIConversationID.String(conv))
+	}
+	if c.Effect != "" {
+		attrs = append(attrs, KeyToolEffect.String(c.Effect))
+	}
+	if c.Risk != "" {
+		attrs = append(attrs, KeyToolRisk.String(c.Risk))
+	}
+	if c.ArgsDigest != "" {
+		attrs = append(attrs, KeyArgsDigest.String(c.ArgsDigest))
+	}
+	opts := []trace.SpanStartOption{
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(attrs...),
+	}
+	if sc, ok := ProposedBy(ctx, c.CallID); ok {
+		opts = append(opts, trace.WithLinks(trace.Link{
+			SpanContext: sc,
+			Attributes:  []attribute.KeyValue{KeyLinkKind.String(LinkKindProposedBy)},
+		}))
+	}
+	tr := t.get()
+	ctx, span := tr.Start(ctx, spanName(opExecuteTool, c.Name), opts...)
+	return ctx, &ToolSpan{span: span, tracer: tr}
+}
+
+func (s *ToolSpan) spanOrNoop() trace.Span {
+	if s == nil || s.span == nil {
+		return noop.Span{}
+	}
+	return s.span
+}
+
+func (s *ToolSpan) tracerOrNoop() trace.Tracer {
+	if s == nil || s.tracer == nil {
+		return noop.NewTracerProvider().Tracer(instrumentationName)
+	}
+	return s.tracer
+}
+
+// SpanContext returns the execute_tool span's context, for decision records.
+func (s *ToolSpan) SpanContext() trace.SpanContext {
+	return s.spanOrNoop().SpanContext()
+}
+
+// SetIdentity records the workload identity the call was made with. A zero
+// notAfter is not recorded.
+func (s *ToolSpan) SetIdentity(spiffeID, serial string, notAfter time.Time) {
+	attrs := []attribute.KeyValue{KeySubjectSPIFFEID.String(spiffeID)}
+	if serial != "" {
+		attrs = append(attrs, KeySVIDSerial.String(serial))
+	}
+	if !notAfter.IsZero() {
+		attrs = append(attrs, KeySVIDExpiresAt.String(notAfter.UTC().Format(time.RFC3339)))
+	}
+	s.spanOrNoop().SetAttributes(attrs...)
+}
+
+// ApprovalRequested adds the ztagent.approval.requested event.
+func (s *ToolSpan) ApprovalRequested(reason string) {
+	s.spanOrNoop().AddEvent(EventApprovalRequested,
+		trace.WithAttributes(KeyApprovalReason.String(reason)))
+}
+
+// ApprovalResolved adds the ztagent.approval.resolved event and sets
+// ztagent.approval.status ("approved" or "refused") on the span.
+func (s *ToolSpan) ApprovalResolved(approved bool, by, reason string) {
+	status := "refused"
+	if approved {
+		status = "approved"
+	}
+	span := s.spanOrNoop()
+	span.AddEvent(EventApprovalResolved, trace.WithAttributes(
+		KeyApprovalApproved.Bool(approved),
+		KeyApprovalBy.String(by),
+		KeyApprovalReason.String(reason),
+	))
+	span.SetAttributes(KeyApprovalStatus.String(status))
+}
+
+// CredentialIssued adds the ztagent.credential.issued event and sets
+// ztagent.credential.id on the span. It takes the id, never the token.
+func (s *ToolSpan) CredentialIssued(id, audience string, ttl time.Duration) {
+	span := s.spanOrNoop()
+	span.AddEvent(EventCredentialIssued, trace.WithAttributes(
+		KeyCredentialID.String(id),
+		KeyCredentialAudience.String(audience),
+		KeyCredentialTTLSeconds.Float64(ttl.Seconds()),
+	))
+	span.SetAttributes(KeyCredentialID.String(id))
+}
+
+// CredentialRevoked adds the ztagent.credential.revoked event. A non-nil err
+// means the credential stays valid until it expires; that is recorded on the
+// event and as ztagent.credential.revoke.ok=false on the span.
+func (s *ToolSpan) CredentialRevoked(id string, err error) {
+	attrs := []attribute.KeyValue{
+		KeyCredentialID.String(id),
+		KeyCredentialRevokeOK.Bool(err == nil),
+	}
+	if err != nil {
+		attrs = append(attrs, KeyCredentialRevokeError.String(err.Error()))
+	}
+	span := s.spanOrNoop()
+	span.AddEvent(EventCredentialRevoked, trace.WithAttributes(attrs...))
+	span.SetAttributes(KeyCredentialRevokeOK.Bool(err == nil))
+}
+
+// End records the outcome and ends the span. Only the first call has an
+// effect. A successful call leaves the span status unset, as OpenTelemetry
+// asks of instrumentation; denied, error and panic set it to Error with
+// error.type = o.Code (or "_OTHER" / "panic" when there is no code).
+func (s *ToolSpan) End(o Outcome) {
+	if s == nil {
+		return
+	}
+	s.once.Do(func() {
+		span := s.spanOrNoop()
+		status := o.status()
+		attrs := []attribute.KeyValue{KeyOutcome.String(status)}
+		if o.Code != "" {
+			attrs = append(attrs, KeyOutcomeCode.String(o.Code))
+		}
+		if status != StatusOK {
+			attrs = append(attrs, keyErrorType.String(errorType(status, o.Code)))
+			if o.Err != nil {
+				span.RecordError(o.Err)
+			}
+			span.SetStatus(codes.Error, statusDescription(status, o))
+		}
+		span.SetAttributes(attrs...)
+		span.End()
+	})
+}
+
+func errorType(status, code string) string {
+	switch {
+	case code != "":
+		return code
+	case status == StatusPanic:
+		return StatusPanic
+	default:
+		return errorTypeOther
+	}
+}
+
+func statusDescription(status string, o Outcome) string {
+	switch {
+	case o.Err != nil:
+		return o.Err.Error()
+	case o.Code != "":
+		return status + ": " + o.Code
+	default:
+		return status
+	}
+}
