@@ -1,0 +1,333 @@
+package toolguard
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
+
+	"github.com/ztagent/ztagent/audit"
+	"github.com/ztagent/ztagent/authz"
+	"github.com/ztagent/ztagent/creds"
+	"github.com/ztagent/ztagent/identity"
+)
+
+// call is one guarded tool call on its way through the steps of the path.
+type call struct {
+	g      *Guard
+	tool   *Tool
+	id     string
+	args   frozen
+	span   *audit.ToolSpan
+	rec    audit.Record
+	start  time.Time
+	svid   *x509svid.SVID
+	input  authz.Input
+	dec    authz.Decision
+	cred   *creds.Credential
+	denied *DeniedError
+}
+
+// do runs the path of one tool call. argsErr is a failure to freeze the
+// arguments, reported as a denial inside the span so it is audited like any
+// other. run is called at most once, only when every step before it passed.
+func (g *Guard) do(ctx context.Context, t *Tool, args frozen, argsErr error, run func(context.Context) error) error {
+	if g == nil {
+		return deny(t, callID(ctx), CodeNilGuard, "the guard is nil", nil)
+	}
+	g.stats.calls.Add(1)
+	c := &call{g: g, tool: t, id: callID(ctx), args: args, start: g.now()}
+	if c.id == "" {
+		c.id = newCallID()
+	}
+	ctx, c.span = g.tracer.StartToolCall(ctx, audit.ToolCall{
+		Name: t.Name, CallID: c.id, Effect: string(t.Effect), Risk: string(t.Risk), ArgsDigest: args.digest,
+	})
+	c.rec = audit.Record{
+		Time: c.start, CallID: c.id, Tool: t.Name, Effect: string(t.Effect), Risk: string(t.Risk),
+		ArgsDigest: args.digest, ConversationID: audit.ConversationID(ctx),
+	}
+	if sc := c.span.SpanContext(); sc.IsValid() {
+		c.rec.TraceID, c.rec.SpanID = sc.TraceID().String(), sc.SpanID().String()
+	}
+	if p, ok := audit.ProposedBy(ctx, c.id); ok {
+		c.rec.ProposedBySpan = p.SpanID().String()
+	}
+
+	if c.denied = c.authorize(ctx, argsErr); c.denied != nil {
+		g.stats.denied.Add(1)
+		c.rec.Allow, c.rec.Code = false, c.denied.Code
+		c.finish(ctx, audit.Outcome{Status: "denied", Code: c.denied.Code})
+		return c.denied
+	}
+	return c.execute(ctx, run)
+}
+
+// authorize runs steps 2 to 6: every failure is a denial.
+func (c *call) authorize(ctx context.Context, argsErr error) *DeniedError {
+	g, t := c.g, c.tool
+	if g.closed.Load() {
+		return deny(t, c.id, CodeGuardClosed, "the guard is closed", nil)
+	}
+	if err := ctx.Err(); err != nil {
+		return deny(t, c.id, CodeCanceled, "the call was canceled before it was authorized", err)
+	}
+	// Identity first, so that every record past this point names the agent.
+	if d := c.identify(); d != nil {
+		return d
+	}
+	if argsErr != nil {
+		return deny(t, c.id, CodeBadArgs, argsErr.Error(), argsErr)
+	}
+	dests, err := destinations(t.Destinations, c.args.decoded)
+	if err != nil {
+		return deny(t, c.id, CodeBadDestination, err.Error(), err)
+	}
+	for _, d := range dests {
+		c.rec.Destinations = append(c.rec.Destinations, describe(d))
+	}
+	c.buildInput(ctx, dests)
+	if d := c.decide(ctx); d != nil {
+		return d
+	}
+	if d := c.approve(ctx); d != nil {
+		return d
+	}
+	return c.issue(ctx)
+}
+
+func (c *call) identify() *DeniedError {
+	svid, err := c.g.identity.GetX509SVID()
+	switch {
+	case errors.Is(err, identity.ErrExpired):
+		return deny(c.tool, c.id, CodeIdentityExpired, "the agent's SVID has expired", err)
+	case err != nil:
+		return deny(c.tool, c.id, CodeIdentityUnavailable, "the agent has no identity", err)
+	case svid == nil || len(svid.Certificates) == 0:
+		return deny(c.tool, c.id, CodeIdentityUnavailable, "the identity source returned no SVID", nil)
+	}
+	// Checked here too: a source other than ours may hand out a stale SVID.
+	leaf := svid.Certificates[0]
+	if now := c.g.now(); !now.Before(leaf.NotAfter) || now.Before(leaf.NotBefore) {
+		return deny(c.tool, c.id, CodeIdentityExpired, "the agent's SVID is outside its validity period", nil)
+	}
+	c.svid = svid
+	serial := leaf.SerialNumber.Text(16)
+	c.span.SetIdentity(svid.ID.String(), serial, leaf.NotAfter)
+	c.rec.Subject, c.rec.SVIDSerial = svid.ID.String(), serial
+	return nil
+}
+
+func (c *call) buildInput(ctx context.Context, dests []authz.Destination) {
+	subject := c.svid.ID.String()
+	p := principal(ctx)
+	chain := append(append(make([]string, 0, len(p.Chain)+1), p.Chain...), subject)
+	in := authz.Input{
+		Subject:   authz.Subject{SPIFFEID: subject, TrustDomain: c.svid.ID.TrustDomain().Name()},
+		Principal: authz.Principal{User: p.User, Chain: chain},
+		Task:      authz.Task{Scopes: []string{}},
+		Tool:      authz.Tool{Name: c.tool.Name, Effect: string(c.tool.Effect), Risk: string(c.tool.Risk)},
+		Call: authz.Call{
+			ID: c.id, Args: c.args.raw, ArgsDigest: c.args.digest,
+			Destinations: append([]authz.Destination{}, dests...),
+		},
+		Context: authz.Context{ConversationID: audit.ConversationID(ctx), Taint: []string{}},
+		Time:    c.g.now().UTC(),
+	}
+	if t := task(ctx); t != nil {
+		in.Task.ID, in.Task.Purpose = t.ID, t.Purpose
+		in.Task.Scopes = append(in.Task.Scopes, t.Scopes...)
+		if !t.ExpiresAt.IsZero() {
+			exp := t.ExpiresAt.UTC()
+			in.Task.ExpiresAt = &exp
+		}
+		in.Task.CallsUsed = int(t.calls.Add(1)) - 1
+	}
+	if s := taintSet(ctx); s != nil {
+		in.Context.Taint = s.Labels()
+	}
+	c.input = in
+}
+
+func (c *call) decide(ctx context.Context) *DeniedError {
+	gctx, gs := c.span.StartGuardrail(ctx)
+	dec, err := c.g.decider.Decide(gctx, &c.input)
+	c.dec = dec
+	v := audit.Verdict{
+		Allow: err == nil && dec.Allow, PolicyID: dec.PolicyID, PolicyRevision: dec.Revision,
+		ApprovalRequired: dec.Approval.Required, Err: err,
+	}
+	for _, r := range dec.Reasons {
+		v.Reasons = append(v.Reasons, audit.Reason{Code: r.Code, Message: r.Message})
+	}
+	var d *DeniedError
+	switch {
+	case err != nil:
+		code := authz.CodeEvalError
+		var ae *authz.Error
+		if errors.As(err, &ae) {
+			code = ae.Code
+		}
+		d = deny(c.tool, c.id, code, "the policy could not decide: "+err.Error(), err)
+	case !dec.Allow:
+		code, msg := CodePolicyDenied, "the policy denied the call"
+		if len(dec.Reasons) > 0 {
+			code, msg = dec.Reasons[0].Code, dec.Reasons[0].Message
+		}
+		d = deny(c.tool, c.id, code, msg, nil)
+	}
+	if d != nil {
+		d.Reasons = dec.Reasons
+		v.Code = d.Code
+	} else if len(dec.Reasons) > 0 {
+		v.Code = dec.Reasons[0].Code
+	}
+	gs.End(v)
+	c.rec.Allow = d == nil
+	c.rec.Code, c.rec.Reasons = v.Code, v.Reasons
+	c.rec.PolicyID, c.rec.PolicyRevision = dec.PolicyID, dec.Revision
+	return d
+}
+
+func (c *call) approve(ctx context.Context) *DeniedError {
+	if !c.dec.Approval.Required {
+		return nil
+	}
+	reason := c.dec.Approval.Reason
+	if reason == "" && len(c.dec.Reasons) > 0 {
+		reason = c.dec.Reasons[0].Code
+	}
+	c.span.ApprovalRequested(reason)
+	d := c.askApprover(ctx)
+	if d != nil {
+		d.Reasons = c.dec.Reasons
+		c.rec.Allow, c.rec.Code = false, d.Code
+	}
+	return d
+}
+
+func (c *call) askApprover(ctx context.Context) *DeniedError {
+	if c.g.approver == nil {
+		c.rec.Approval = "unavailable"
+		c.span.ApprovalResolved(false, "", "no approver configured")
+		return deny(c.tool, c.id, CodeApprovalRequired, "the call needs approval and no approver is configured", nil)
+	}
+	actx, cancel := context.WithTimeout(ctx, c.g.approvalTimeout)
+	defer cancel()
+	a, err := c.g.approver.Approve(actx, ApprovalRequest{
+		Tool: *c.tool, CallID: c.id, Subject: c.input.Subject.SPIFFEID,
+		Principal:  Principal{User: c.input.Principal.User, Chain: c.input.Principal.Chain},
+		Args:       append([]byte(nil), c.args.raw...),
+		ArgsDigest: c.args.digest, Reasons: c.dec.Reasons,
+	})
+	if err == nil {
+		err = actx.Err() // an answer that arrives after the deadline does not count
+	}
+	if err != nil {
+		c.rec.Approval = "unavailable"
+		c.span.ApprovalResolved(false, "", "approver failed")
+		return deny(c.tool, c.id, CodeApprovalFailed, "approval could not be obtained: "+err.Error(), err)
+	}
+	c.span.ApprovalResolved(a.Approved, a.By, a.Reason)
+	if !a.Approved {
+		c.rec.Approval = "refused"
+		msg := "the approver refused the call"
+		if a.Reason != "" {
+			msg += ": " + a.Reason
+		}
+		return deny(c.tool, c.id, CodeApprovalRefused, msg, nil)
+	}
+	c.rec.Approval = "approved"
+	return nil
+}
+
+func (c *call) issue(ctx context.Context) *DeniedError {
+	grant := c.dec.Credential
+	cred, err := c.g.issuer.Issue(ctx, creds.Request{
+		Subject: c.input.Subject.SPIFFEID, Audience: grant.Audience, Scopes: grant.Scopes,
+		TTL: time.Duration(grant.TTLSeconds) * time.Second, CallID: c.id,
+	})
+	if err == nil && cred == nil {
+		err = errors.New("issuer returned no credential")
+	}
+	if err != nil {
+		c.rec.Allow, c.rec.Code = false, CodeCredentialFailed
+		return deny(c.tool, c.id, CodeCredentialFailed, "no credential could be issued: "+err.Error(), err)
+	}
+	c.cred = cred
+	c.span.CredentialIssued(cred.ID, cred.Audience, cred.TTL())
+	c.rec.CredentialID, c.rec.CredentialAudience = cred.ID, cred.Audience
+	c.rec.CredentialTTLSeconds = cred.TTL().Seconds()
+	return nil
+}
+
+// execute runs the tool (step 7) and then revokes and records (8, 9) whether
+// the tool returns, fails or panics; a panic continues after the cleanup.
+func (c *call) execute(ctx context.Context, run func(context.Context) error) (err error) {
+	returned := false
+	defer func() {
+		c.revoke(ctx)
+		if s := taintSet(ctx); s != nil {
+			s.Add(c.tool.OutputTaint...)
+		}
+		switch {
+		case !returned:
+			c.finish(ctx, audit.Outcome{Status: "panic", Err: errors.New("tool panicked")})
+		case err != nil:
+			c.finish(ctx, audit.Outcome{Status: "error", Err: err})
+		default:
+			c.finish(ctx, audit.Outcome{Status: "ok"})
+		}
+	}()
+	tctx := creds.NewContext(ctx, c.cred)
+	tctx = withEgress(tctx, c.dec.Egress.Hosts)
+	err = run(tctx)
+	returned = true
+	return err
+}
+
+func (c *call) revoke(ctx context.Context) {
+	// The caller's context may be done already; revocation must still happen.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.g.revokeTimeout)
+	defer cancel()
+	err := c.g.issuer.Revoke(rctx, c.cred.ID)
+	if err != nil {
+		c.g.stats.revokeFailures.Add(1)
+	}
+	c.span.CredentialRevoked(c.cred.ID, err)
+}
+
+func (c *call) finish(ctx context.Context, o audit.Outcome) {
+	c.span.End(o)
+	c.rec.Outcome = o.Status
+	if o.Err != nil && o.Status != "denied" {
+		c.rec.Error = o.Err.Error()
+	} else if c.denied != nil {
+		c.rec.Error = c.denied.Reason
+	}
+	c.rec.DurationMS = float64(c.g.now().Sub(c.start).Microseconds()) / 1000
+	if err := c.g.sink.Write(context.WithoutCancel(ctx), &c.rec); err != nil {
+		c.g.stats.sinkFailures.Add(1)
+	}
+}
+
+func describe(d authz.Destination) string {
+	switch d.Kind {
+	case "url":
+		return fmt.Sprintf("%s://%s:%d", d.Scheme, d.Host, d.Port)
+	case "email":
+		return "email:" + d.Host
+	default:
+		return "path:" + d.Path
+	}
+}
+
+func newCallID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "ztagent_" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,124 @@
+package toolguard
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type ctxKey int
+
+const (
+	callKey ctxKey = iota
+	principalKey
+	taskKey
+	taintKey
+)
+
+// WithCall returns a context that carries the id the model gave this tool
+// call. The guard uses it to link the action to the model turn that proposed
+// it (see audit.TurnRecorder.Proposed).
+func WithCall(ctx context.Context, callID string) context.Context {
+	return context.WithValue(ctx, callKey, callID)
+}
+
+func callID(ctx context.Context) string {
+	id, _ := ctx.Value(callKey).(string)
+	return id
+}
+
+// Principal is on whose behalf the agent acts.
+type Principal struct {
+	// User is the human at the start of the chain, if any.
+	User string
+	// Chain lists the delegations in order, e.g. "user:alice@example.com",
+	// "spiffe://example.org/agent/planner". The guard appends the agent's own
+	// SPIFFE ID.
+	Chain []string
+}
+
+// WithPrincipal returns a context whose calls are made on behalf of p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	p.Chain = slices.Clone(p.Chain)
+	return context.WithValue(ctx, principalKey, p)
+}
+
+func principal(ctx context.Context) Principal {
+	p, _ := ctx.Value(principalKey).(Principal)
+	return p
+}
+
+// Task is the unit of work the agent was given. The policy sees its purpose,
+// scopes, expiry and how many calls it has used.
+type Task struct {
+	ID        string
+	Purpose   string
+	Scopes    []string
+	ExpiresAt time.Time // zero: no expiry
+
+	calls atomic.Int64
+}
+
+// CallsUsed is the number of guarded calls attempted under the task.
+func (t *Task) CallsUsed() int { return int(t.calls.Load()) }
+
+// WithTask returns a context whose calls count against t.
+func WithTask(ctx context.Context, t *Task) context.Context {
+	return context.WithValue(ctx, taskKey, t)
+}
+
+func task(ctx context.Context) *Task {
+	t, _ := ctx.Value(taskKey).(*Task)
+	return t
+}
+
+// TaintSet records where untrusted content has entered a conversation, such
+// as "untrusted:web". Policies use it to judge calls that untrusted content
+// may have steered. It is safe for concurrent use.
+type TaintSet struct {
+	mu     sync.Mutex
+	labels []string
+}
+
+// NewTaintSet returns a set holding labels.
+func NewTaintSet(labels ...string) *TaintSet {
+	s := &TaintSet{}
+	s.Add(labels...)
+	return s
+}
+
+// Add records labels; duplicates and empty labels are ignored.
+func (s *TaintSet) Add(labels ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range labels {
+		if l != "" && !slices.Contains(s.labels, l) {
+			s.labels = append(s.labels, l)
+		}
+	}
+}
+
+// Labels returns a sorted copy of the labels.
+func (s *TaintSet) Labels() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := slices.Clone(s.labels)
+	slices.Sort(out)
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+// WithTaintSet returns a context whose calls are judged with the labels of s,
+// and whose tools' OutputTaint is added to s after they run.
+func WithTaintSet(ctx context.Context, s *TaintSet) context.Context {
+	return context.WithValue(ctx, taintKey, s)
+}
+
+func taintSet(ctx context.Context) *TaintSet {
+	s, _ := ctx.Value(taintKey).(*TaintSet)
+	return s
+}

@@ -1,0 +1,33 @@
+// Package toolguard puts Zero Trust at the point where an AI agent's output
+// becomes an action.
+//
+// Wrap each tool function once:
+//
+//	g, err := toolguard.New(ctx) // embedded defaults: dev SPIFFE CA, in-process minter, default policy
+//	defer g.Close(ctx)
+//	send, err := toolguard.Wrap(g, toolguard.Tool{
+//		Name:         "send_email",
+//		Effect:       toolguard.Write,
+//		Destinations: []toolguard.Dest{toolguard.EmailArg("to")},
+//	}, sendEmail)
+//
+// From then on every call of send, on its own:
+//
+//  1. starts an execute_tool span linked to the model turn that proposed it (package audit);
+//  2. reads the agent's current SPIFFE SVID (package identity; expired means deny);
+//  3. freezes the arguments (canonical JSON plus its SHA-256 digest) and derives the
+//     destinations from them by code, never by trusting the model;
+//  4. asks the Rego policy (package authz) for a decision, under a deadline;
+//  5. asks the Approver when the decision requires approval, bound to the args digest;
+//  6. mints a short-lived credential scoped by the decision (package creds);
+//  7. runs the tool with the frozen copy of the arguments, the credential in its
+//     context (creds.FromContext) and the granted egress hosts (AllowedHosts, Transport);
+//  8. revokes the credential when the tool returns, fails or panics;
+//  9. ends the span and writes a decision record to the audit.Sink, allowed or denied.
+//
+// Every step that cannot complete denies the call: the tool function does not run
+// and the caller gets a *DeniedError with a stable Code and a readable Reason.
+//
+// Zero values fail closed: a nil *Guard denies, a Guard with no policy data grants
+// nothing, and a decision that needs approval is refused when no Approver is set.
+package toolguard

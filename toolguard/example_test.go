@@ -1,0 +1,66 @@
+package toolguard_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ztagent/ztagent/audit"
+	"github.com/ztagent/ztagent/creds"
+	"github.com/ztagent/ztagent/identity"
+	"github.com/ztagent/ztagent/toolguard"
+)
+
+type SendArgs struct {
+	To   string `json:"to"`
+	Body string `json:"body"`
+}
+
+// A tool is wrapped once; every call is then decided on its own. Here the
+// policy grants send_email to the agent, the approver refuses mail outside
+// example.com, and a destination the agent was never granted is denied before
+// anyone is asked.
+func ExampleWrap() {
+	ctx := context.Background()
+	id, _ := identity.NewDevSource(ctx, identity.WithWorkloadPath("/agent/support"))
+	defer id.Close()
+	g, err := toolguard.New(ctx,
+		toolguard.WithIdentity(id),
+		toolguard.WithPolicyData([]byte(`{"agents": {"spiffe://ztagent.dev/agent/support":
+			{"tools": ["send_email"], "hosts": ["example.com"]}}}`)),
+		toolguard.WithApprover(toolguard.ApproverFunc(func(_ context.Context, r toolguard.ApprovalRequest) (toolguard.Approval, error) {
+			return toolguard.Approval{Approved: true, By: "oncall"}, nil
+		})),
+		toolguard.WithSink(audit.SinkFunc(func(context.Context, *audit.Record) error { return nil })),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer g.Close(ctx)
+
+	send, err := toolguard.Wrap(g, toolguard.Tool{
+		Name: "send_email", Effect: toolguard.Write,
+		Destinations: []toolguard.Dest{toolguard.EmailArg("to")},
+	}, func(ctx context.Context, a SendArgs) (string, error) {
+		c, _ := creds.FromContext(ctx) // scoped to this call, revoked when it returns
+		return fmt.Sprintf("sent to %s with a credential for %s", a.To, c.Audience), nil
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	for _, to := range []string{"bob@example.com", "drop@evil.example"} {
+		out, err := send(toolguard.WithCall(ctx, "call_1"), SendArgs{To: to, Body: "hi"})
+		var denied *toolguard.DeniedError
+		if errors.As(err, &denied) {
+			fmt.Println("denied:", denied.Code)
+			continue
+		}
+		fmt.Println(out)
+	}
+	// Output:
+	// sent to bob@example.com with a credential for https://example.com
+	// denied: destination_not_allowed
+}

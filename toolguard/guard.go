@@ -1,0 +1,170 @@
+package toolguard
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+
+	"github.com/ztagent/ztagent/audit"
+	"github.com/ztagent/ztagent/authz"
+	"github.com/ztagent/ztagent/creds"
+	"github.com/ztagent/ztagent/identity"
+)
+
+// Guard composes identity, policy, credentials and audit. It is safe for
+// concurrent use. A nil *Guard denies every call.
+type Guard struct {
+	identity        identity.Source
+	decider         authz.Decider
+	issuer          creds.Issuer
+	tracer          *audit.Tracer
+	sink            audit.Sink
+	approver        Approver
+	approvalTimeout time.Duration
+	revokeTimeout   time.Duration
+	now             func() time.Time
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+	owned     []func() error // components the guard built and must close
+
+	stats counters
+}
+
+// New builds a Guard. Each part not given by an option is the embedded
+// default:
+//
+//   - identity: an in-process dev CA (identity.NewDevSource) for
+//     spiffe://ztagent.dev/agent/default, short-lived rotating SVIDs;
+//   - policy: the embedded default Rego library (authz.New) with the data of
+//     WithPolicyData, or none, which grants nothing;
+//   - credentials: an in-process minter (creds.NewMinter), EdDSA JWTs of at
+//     most 5 minutes;
+//   - traces: OpenTelemetry's global TracerProvider;
+//   - decision records: JSON lines on standard error.
+//
+// A bad option or a policy that does not compile is an error; nothing is
+// left running.
+func New(ctx context.Context, opts ...Option) (*Guard, error) {
+	c := config{
+		approvalTimeout: 2 * time.Minute,
+		revokeTimeout:   5 * time.Second,
+		now:             time.Now,
+	}
+	for _, o := range opts {
+		if o == nil {
+			c.err = errors.Join(c.err, errors.New("toolguard: nil Option"))
+			continue
+		}
+		o.apply(&c)
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	g := &Guard{
+		identity:        c.identity,
+		decider:         c.decider,
+		issuer:          c.issuer,
+		sink:            c.sink,
+		approver:        c.approver,
+		approvalTimeout: c.approvalTimeout,
+		revokeTimeout:   c.revokeTimeout,
+		now:             c.now,
+	}
+	if err := g.fillDefaults(ctx, &c); err != nil {
+		_ = g.closeOwned()
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *Guard) fillDefaults(ctx context.Context, c *config) error {
+	if g.identity == nil {
+		src, err := identity.NewDevSource(ctx, identity.WithClock(c.now))
+		if err != nil {
+			return errors.Join(errors.New("toolguard: default identity"), err)
+		}
+		g.identity = src
+		g.owned = append(g.owned, src.Close)
+	}
+	if g.decider == nil {
+		var opts []authz.Option
+		if c.policyData != nil {
+			opts = append(opts, authz.WithDataJSON(c.policyData))
+		}
+		eng, err := authz.New(ctx, opts...)
+		if err != nil {
+			return errors.Join(errors.New("toolguard: default policy"), err)
+		}
+		g.decider = eng
+	}
+	if g.issuer == nil {
+		m, err := creds.NewMinter(creds.WithClock(c.now))
+		if err != nil {
+			return errors.Join(errors.New("toolguard: default minter"), err)
+		}
+		g.issuer = m
+	}
+	tp := c.tracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	g.tracer = audit.NewTracer(tp)
+	if g.sink == nil {
+		g.sink = audit.NewJSONLines(os.Stderr)
+	}
+	return nil
+}
+
+// Close stops what the guard started itself (the dev identity source). Later
+// calls are denied with CodeGuardClosed. Close is idempotent.
+func (g *Guard) Close(ctx context.Context) error {
+	if g == nil {
+		return nil
+	}
+	var err error
+	g.closeOnce.Do(func() {
+		g.closed.Store(true)
+		err = g.closeOwned()
+	})
+	return err
+}
+
+func (g *Guard) closeOwned() error {
+	var err error
+	for _, c := range g.owned {
+		err = errors.Join(err, c())
+	}
+	return err
+}
+
+// Stats reports the guard's lossy paths. Nothing is dropped silently: each
+// failure to revoke a credential or to write a decision record is counted.
+type Stats struct {
+	Calls          uint64 // guarded calls attempted
+	Denied         uint64
+	RevokeFailures uint64
+	SinkFailures   uint64
+}
+
+type counters struct {
+	calls, denied, revokeFailures, sinkFailures atomic.Uint64
+}
+
+// Stats returns a snapshot of the guard's counters.
+func (g *Guard) Stats() Stats {
+	if g == nil {
+		return Stats{}
+	}
+	return Stats{
+		Calls:          g.stats.calls.Load(),
+		Denied:         g.stats.denied.Load(),
+		RevokeFailures: g.stats.revokeFailures.Load(),
+		SinkFailures:   g.stats.sinkFailures.Load(),
+	}
+}

@@ -1,0 +1,140 @@
+package toolguard
+
+import (
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ztagent/ztagent/audit"
+	"github.com/ztagent/ztagent/authz"
+	"github.com/ztagent/ztagent/creds"
+	"github.com/ztagent/ztagent/identity"
+)
+
+// Option configures a Guard. Options not given fall back to the embedded
+// defaults described on New.
+type Option interface{ apply(*config) }
+
+// optionFunc records an option's validation error in the config, so that New
+// reports every bad option at once.
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) { c.err = errors.Join(c.err, f(c)) }
+
+type config struct {
+	identity        identity.Source
+	decider         authz.Decider
+	policyData      []byte
+	issuer          creds.Issuer
+	tracerProvider  trace.TracerProvider
+	sink            audit.Sink
+	approver        Approver
+	approvalTimeout time.Duration
+	revokeTimeout   time.Duration
+	now             func() time.Time
+	err             error
+}
+
+// WithIdentity sets where the agent's SVID comes from, e.g. a SPIRE agent.
+// The guard does not close it.
+func WithIdentity(s identity.Source) Option {
+	return optionFunc(func(c *config) error {
+		if s == nil {
+			return errors.New("toolguard: WithIdentity(nil)")
+		}
+		c.identity = s
+		return nil
+	})
+}
+
+// WithDecider sets the policy decision point.
+func WithDecider(d authz.Decider) Option {
+	return optionFunc(func(c *config) error {
+		if d == nil {
+			return errors.New("toolguard: WithDecider(nil)")
+		}
+		c.decider = d
+		return nil
+	})
+}
+
+// WithPolicyData gives the embedded default policy its data document (which
+// tools each agent is granted, which hosts it may reach), as JSON. Without it
+// the default policy grants nothing. It is ignored when WithDecider is given.
+func WithPolicyData(doc []byte) Option {
+	return optionFunc(func(c *config) error {
+		c.policyData = append([]byte(nil), doc...)
+		return nil
+	})
+}
+
+// WithIssuer sets where per-call credentials come from.
+func WithIssuer(i creds.Issuer) Option {
+	return optionFunc(func(c *config) error {
+		if i == nil {
+			return errors.New("toolguard: WithIssuer(nil)")
+		}
+		c.issuer = i
+		return nil
+	})
+}
+
+// WithTracerProvider sets the provider of the guard's spans. The default is
+// OpenTelemetry's global provider.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) error {
+		if tp == nil {
+			return errors.New("toolguard: WithTracerProvider(nil)")
+		}
+		c.tracerProvider = tp
+		return nil
+	})
+}
+
+// WithSink sets where decision records go. The default writes JSON lines to
+// standard error, so that no decision goes unrecorded.
+func WithSink(s audit.Sink) Option {
+	return optionFunc(func(c *config) error {
+		if s == nil {
+			return errors.New("toolguard: WithSink(nil)")
+		}
+		c.sink = s
+		return nil
+	})
+}
+
+// WithApprover sets who approves calls the policy allows only with approval.
+// Without one, such calls are denied.
+func WithApprover(a Approver) Option {
+	return optionFunc(func(c *config) error {
+		if a == nil {
+			return errors.New("toolguard: WithApprover(nil)")
+		}
+		c.approver = a
+		return nil
+	})
+}
+
+// WithApprovalTimeout bounds how long an approval may take (default 2m);
+// past it the call is denied.
+func WithApprovalTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return errors.New("toolguard: approval timeout must be positive")
+		}
+		c.approvalTimeout = d
+		return nil
+	})
+}
+
+// WithClock sets the guard's clock, for tests.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) error {
+		if now == nil {
+			return errors.New("toolguard: WithClock(nil)")
+		}
+		c.now = now
+		return nil
+	})
+}

@@ -1,0 +1,90 @@
+package toolguard
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+)
+
+// Effect says what a tool does to the world; the policy treats each differently.
+type Effect string
+
+const (
+	Read        Effect = "read"        // retrieves, changes nothing
+	Write       Effect = "write"       // changes state the agent's owner controls
+	Destructive Effect = "destructive" // deletes or overwrites, hard to undo
+	External    Effect = "external"    // sends data outside the trust domain
+)
+
+// Risk is the tool author's judgement of the harm a misuse could do.
+type Risk string
+
+const (
+	Low    Risk = "low"
+	Medium Risk = "medium"
+	High   Risk = "high"
+)
+
+// Tool is the metadata of a tool, declared once at wrap time. The model never
+// supplies any of it.
+type Tool struct {
+	// Name is what the model calls the tool; it is what policies grant.
+	Name string
+	// Effect is required: there is no safe guess.
+	Effect Effect
+	// Risk defaults to Low for Read, Medium for Write, High otherwise.
+	Risk Risk
+	// Destinations declares which arguments name where the call reaches.
+	Destinations []Dest
+	// OutputTaint labels that the tool's output carries, such as
+	// "untrusted:web". After the tool runs, they are added to the TaintSet in
+	// the call's context, so later calls in the conversation are judged as
+	// possibly steered by that output.
+	OutputTaint []string
+}
+
+var toolName = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+
+// validate checks the declaration and fills defaults; it works on a copy so the
+// caller's value is never changed.
+func (t Tool) validate() (Tool, error) {
+	if t.Name == "" {
+		return t, errors.New("toolguard: tool name is empty")
+	}
+	if !toolName.MatchString(t.Name) {
+		return t, fmt.Errorf("toolguard: tool name %q: want 1-128 of [A-Za-z0-9_.:-]", t.Name)
+	}
+	switch t.Effect {
+	case Read, Write, Destructive, External:
+	case "":
+		return t, fmt.Errorf("toolguard: tool %s: effect is required", t.Name)
+	default:
+		return t, fmt.Errorf("toolguard: tool %s: unknown effect %q", t.Name, t.Effect)
+	}
+	switch t.Risk {
+	case Low, Medium, High:
+	case "":
+		t.Risk = defaultRisk(t.Effect)
+	default:
+		return t, fmt.Errorf("toolguard: tool %s: unknown risk %q", t.Name, t.Risk)
+	}
+	for i, d := range t.Destinations {
+		if err := d.validate(); err != nil {
+			return t, fmt.Errorf("toolguard: tool %s: destination %d: %w", t.Name, i, err)
+		}
+	}
+	t.Destinations = append([]Dest(nil), t.Destinations...)
+	t.OutputTaint = append([]string(nil), t.OutputTaint...)
+	return t, nil
+}
+
+func defaultRisk(e Effect) Risk {
+	switch e {
+	case Read:
+		return Low
+	case Write:
+		return Medium
+	default:
+		return High
+	}
+}
