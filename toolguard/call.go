@@ -159,7 +159,7 @@ func (c *call) decide(ctx context.Context) *DeniedError {
 	c.dec = dec
 	v := audit.Verdict{
 		Allow: err == nil && dec.Allow, PolicyID: dec.PolicyID, PolicyRevision: dec.Revision,
-		ApprovalRequired: dec.Approval.Required, Err: err,
+		ApprovalRequired: dec.Approval.Required,
 	}
 	for _, r := range dec.Reasons {
 		v.Reasons = append(v.Reasons, audit.Reason{Code: r.Code, Message: r.Message})
@@ -172,7 +172,11 @@ func (c *call) decide(ctx context.Context) *DeniedError {
 		if errors.As(err, &ae) {
 			code = ae.Code
 		}
-		d = deny(c.tool, c.id, code, "the policy could not decide: "+err.Error(), err)
+		// Only the code leaves the guard: an evaluation error can quote input
+		// values (strict builtin errors do), and arguments may hold secrets.
+		// The full error stays reachable through DeniedError.Unwrap.
+		d = deny(c.tool, c.id, code, "the policy could not decide ("+code+")", err)
+		v.Err = errors.New(code)
 	case !dec.Allow:
 		code, msg := CodePolicyDenied, "the policy denied the call"
 		if len(dec.Reasons) > 0 {

@@ -362,3 +362,27 @@ func codesOf(rs []authz.Reason) []string {
 	}
 	return codes
 }
+
+func TestPolicyErrorsDoNotLeakArgumentValues(t *testing.T) {
+	const secret = "hunter2-api-key"
+	leaky := deciderFunc(func(context.Context, *authz.Input) (authz.Decision, error) {
+		return authz.Decision{}, &authz.Error{Code: authz.CodeEvalError, Err: errors.New(`to_number: invalid syntax "` + secret + `"`)}
+	})
+	f := newFixture(t, toolguard.WithDecider(leaky))
+	fetch := wrap(t, f.guard, fetchTool, (&probe{}).fn)
+	_, err := fetch(context.Background(), DocArgs{URL: "https://docs.example.com/", To: secret})
+	d := requireDenied(t, err, authz.CodeEvalError)
+	require.NotContains(t, d.Error(), secret)
+	require.NotContains(t, f.sink.last(t).Error, secret)
+	for _, s := range f.spans.Ended() {
+		require.NotContains(t, s.Status().Description, secret)
+		for _, kv := range s.Attributes() {
+			require.NotContains(t, kv.Value.Emit(), secret)
+		}
+		for _, e := range s.Events() {
+			for _, kv := range e.Attributes {
+				require.NotContains(t, kv.Value.Emit(), secret)
+			}
+		}
+	}
+}
