@@ -30,6 +30,42 @@ type devOptionFunc func(*devConfig)
 
 func (f devOptionFunc) apply(c *devConfig) { f(c) }
 
+// Option configures both [NewDevSource] and [FromWorkloadAPI].
+type Option interface {
+	DevOption
+	WorkloadOption
+}
+
+type sharedOption struct {
+	dev func(*devConfig)
+	wl  func(*workloadConfig)
+}
+
+func (o sharedOption) apply(c *devConfig)              { o.dev(c) }
+func (o sharedOption) applyWorkload(c *workloadConfig) { o.wl(c) }
+
+// WithTrustDomain sets the trust domain name, such as "example.org" (not a
+// spiffe:// URI). For [NewDevSource] it is where the SVIDs are minted
+// (default "ztagent.dev"). For [FromWorkloadAPI] it is the only trust domain
+// whose SVIDs are accepted: an SVID from any other is refused and never
+// cached (default: whatever the agent serves, verified against its bundle).
+func WithTrustDomain(td string) Option {
+	return sharedOption{
+		dev: func(c *devConfig) { c.trustDomain = td },
+		wl:  func(c *workloadConfig) { c.trustDomain = td },
+	}
+}
+
+// WithClock sets the clock used for validity periods and expiry checks, so
+// expiry is testable without waiting. Background timers (rotation, refresh)
+// still run on real time. Default time.Now; nil is an error.
+func WithClock(now func() time.Time) Option {
+	return sharedOption{
+		dev: func(c *devConfig) { c.now = now },
+		wl:  func(c *workloadConfig) { c.now = now },
+	}
+}
+
 // devConfig is what the options write; NewDevSource validates it as a whole,
 // so options never fail on their own and their order does not matter.
 type devConfig struct {
@@ -52,12 +88,6 @@ func defaultDevConfig() devConfig {
 	}
 }
 
-// WithTrustDomain sets the trust domain name, such as "example.org" (not a
-// spiffe:// URI). Default "ztagent.dev".
-func WithTrustDomain(td string) DevOption {
-	return devOptionFunc(func(c *devConfig) { c.trustDomain = td })
-}
-
 // WithWorkloadPath sets the path of the agent's SPIFFE ID, such as
 // "/agent/support". It must be a valid, non-empty SPIFFE path: an SVID for
 // the bare trust domain ID is not allowed. Default "/agent/default".
@@ -71,23 +101,11 @@ func WithSVIDTTL(d time.Duration) DevOption {
 	return devOptionFunc(func(c *devConfig) { c.ttl = d })
 }
 
-// WithClock sets the clock used for validity periods and expiry checks, so
-// expiry is testable without waiting. The background rotation timer still
-// runs on real time. Default time.Now; nil is an error.
-func WithClock(now func() time.Time) DevOption {
-	return devOptionFunc(func(c *devConfig) { c.now = now })
-}
-
 // validate checks the configuration and returns the workload's SPIFFE ID.
 func (c *devConfig) validate() (spiffeid.ID, error) {
-	td, err := spiffeid.TrustDomainFromString(c.trustDomain)
+	td, err := parseTrustDomain(c.trustDomain)
 	if err != nil {
-		return spiffeid.ID{}, fmt.Errorf("identity: invalid trust domain %q: %w", c.trustDomain, err)
-	}
-	// TrustDomainFromString also accepts a full SPIFFE ID and silently drops
-	// its path; insist on the bare name so a typo cannot change the identity.
-	if td.Name() != c.trustDomain {
-		return spiffeid.ID{}, fmt.Errorf("identity: invalid trust domain %q: want a bare name such as %q", c.trustDomain, td.Name())
+		return spiffeid.ID{}, err
 	}
 	if c.workloadPath == "" {
 		return spiffeid.ID{}, errors.New("identity: empty workload path: an SVID needs a path below the trust domain")
@@ -106,4 +124,18 @@ func (c *devConfig) validate() (spiffeid.ID, error) {
 		return spiffeid.ID{}, errors.New("identity: negative rotation period")
 	}
 	return id, nil
+}
+
+// parseTrustDomain accepts only a bare trust domain name.
+func parseTrustDomain(name string) (spiffeid.TrustDomain, error) {
+	td, err := spiffeid.TrustDomainFromString(name)
+	if err != nil {
+		return spiffeid.TrustDomain{}, fmt.Errorf("identity: invalid trust domain %q: %w", name, err)
+	}
+	// TrustDomainFromString also accepts a full SPIFFE ID and silently drops
+	// its path; insist on the bare name so a typo cannot change the identity.
+	if td.Name() != name {
+		return spiffeid.TrustDomain{}, fmt.Errorf("identity: invalid trust domain %q: want a bare name such as %q", name, td.Name())
+	}
+	return td, nil
 }

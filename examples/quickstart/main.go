@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ztagent/ztagent/audit"
 	"github.com/ztagent/ztagent/identity"
@@ -51,7 +52,7 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string, outDir 
 		}
 	}()
 
-	id, err := identity.NewDevSource(ctx, identity.WithWorkloadPath("/agent/quickstart"))
+	id, idDesc, err := agentIdentity(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -91,7 +92,7 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string, outDir 
 		return err
 	}
 
-	fmt.Fprintf(out, "agent identity: %s (dev CA, short-lived SVID)\n\n", id.ID())
+	fmt.Fprintf(out, "agent identity: %s\n\n", idDesc)
 	rows := runAgent(ctx, audit.NewTracer(tp), script(tb, dataDir), records, out)
 	printRows(out, rows)
 
@@ -101,6 +102,36 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string, outDir 
 	fmt.Fprintf(out, "decision records: %s\n", recordPath)
 	fmt.Fprintf(out, "traces: %s\n", traceDest)
 	return nil
+}
+
+// closingSource is an identity source the quickstart must close.
+type closingSource interface {
+	identity.Source
+	Close() error
+}
+
+// agentIdentity asks a SPIRE agent when SPIFFE_ENDPOINT_SOCKET is set (see
+// examples/spire), and otherwise mints a dev identity in process.
+func agentIdentity(ctx context.Context, getenv func(string) string) (closingSource, string, error) {
+	if addr := getenv("SPIFFE_ENDPOINT_SOCKET"); addr != "" {
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		src, err := identity.FromWorkloadAPI(wctx, identity.WithAddr(addr), identity.WithTrustDomain("ztagent.dev"))
+		if err != nil {
+			return nil, "", err
+		}
+		svid, err := src.GetX509SVID()
+		if err != nil {
+			src.Close()
+			return nil, "", err
+		}
+		return src, fmt.Sprintf("%s (SPIRE agent at %s, SVID valid until %s)", svid.ID, addr, svid.Certificates[0].NotAfter.Format(time.TimeOnly)), nil
+	}
+	src, err := identity.NewDevSource(ctx, identity.WithWorkloadPath("/agent/quickstart"))
+	if err != nil {
+		return nil, "", err
+	}
+	return src, src.ID().String() + " (in-process dev CA, short-lived SVID; run examples/spire/run.sh for SPIRE)", nil
 }
 
 // scriptedApprover stands in for a human reviewer: it sees the frozen

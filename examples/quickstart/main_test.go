@@ -10,14 +10,34 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/ztagent/ztagent/audit"
+	"github.com/ztagent/ztagent/internal/spiretest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// With SPIFFE_ENDPOINT_SOCKET set, the quickstart's identity comes from a
+// real SPIRE agent (what examples/spire/run.sh sets up), and the scenario
+// ends the same way.
+func TestQuickstartWithSPIRE(t *testing.T) {
+	s := spiretest.Start(t)
+	s.Register("spiffe://ztagent.dev/agent/quickstart", time.Minute)
+	var out bytes.Buffer
+	env := func(k string) string {
+		if k == "SPIFFE_ENDPOINT_SOCKET" {
+			return s.Addr()
+		}
+		return ""
+	}
+	require.NoError(t, run(context.Background(), &out, env, t.TempDir()))
+	require.Contains(t, out.String(), "spiffe://ztagent.dev/agent/quickstart (SPIRE agent at "+s.Addr())
+	require.Contains(t, out.String(), "8 calls, 5 denied")
+}
 
 // The quickstart is the product's first impression: each scripted call must
 // end the way the README says.
