@@ -83,6 +83,18 @@ const (
 	// KeyCredentialRevokeError (string) is the revocation error message.
 	KeyCredentialRevokeError attribute.Key = "ztagent.credential.revoke.error"
 
+	// KeyShadowRevision (string) is the revision of the shadow (candidate)
+	// policy evaluated beside the enforced one.
+	KeyShadowRevision attribute.Key = "ztagent.shadow.revision"
+	// KeyShadowVerdict (string) is what the shadow policy would have decided:
+	// "allow" or "deny". The enforced verdict stands.
+	KeyShadowVerdict attribute.Key = "ztagent.shadow.verdict"
+	// KeyShadowCode (string) is the shadow policy's first reason code.
+	KeyShadowCode attribute.Key = "ztagent.shadow.code"
+	// KeyShadowFlip (string) is "allow_to_deny" or "deny_to_allow" when the
+	// shadow policy disagrees with the enforced one; absent when they agree.
+	KeyShadowFlip attribute.Key = "ztagent.shadow.flip"
+
 	// KeyOutcome (string) is how the tool call ended: ok, denied, error or panic.
 	KeyOutcome attribute.Key = "ztagent.outcome"
 	// KeyOutcomeCode (string) is the stable code the guard gave for a denial
@@ -114,4 +126,7 @@ const (
 	// EventCredentialRevoked is added to execute_tool when the per-call
 	// credential was revoked, or revocation failed.
 	EventCredentialRevoked = "ztagent.credential.revoked"
+	// EventShadowFlip is added to run_guardrail when the shadow policy
+	// would have decided the other way, so flips can be searched for.
+	EventShadowFlip = "ztagent.shadow.flip"
 )

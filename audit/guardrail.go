@@ -33,6 +33,32 @@ type Verdict struct {
 	// Err is the evaluation error, if any. It is recorded as error.type = Code
 	// and as the span status message, so it must not contain secrets.
 	Err error
+	// Shadow is what a candidate policy evaluated beside the enforced one
+	// would have decided, if one is loaded.
+	Shadow *Shadow
+}
+
+// Shadow is a candidate policy's verdict on the same call.
+type Shadow struct {
+	Revision string `json:"revision"`
+	Allow    bool   `json:"allow"`
+	Code     string `json:"code,omitempty"`
+	Flip     string `json:"flip,omitempty"` // "" when it agrees; "allow_to_deny" or "deny_to_allow"
+}
+
+func (s *Shadow) attributes() []attribute.KeyValue {
+	verdict := "deny"
+	if s.Allow {
+		verdict = "allow"
+	}
+	attrs := []attribute.KeyValue{KeyShadowRevision.String(s.Revision), KeyShadowVerdict.String(verdict)}
+	if s.Code != "" {
+		attrs = append(attrs, KeyShadowCode.String(s.Code))
+	}
+	if s.Flip != "" {
+		attrs = append(attrs, KeyShadowFlip.String(s.Flip))
+	}
+	return attrs
 }
 
 func (v Verdict) verdict() string {
@@ -108,6 +134,14 @@ func (g *GuardrailSpan) End(v Verdict) {
 			}
 			attrs = append(attrs, keyErrorType.String(et))
 			g.span.SetStatus(codes.Error, v.Err.Error())
+		}
+		if v.Shadow != nil {
+			shadow := v.Shadow.attributes()
+			attrs = append(attrs, shadow...)
+			if v.Shadow.Flip != "" {
+				g.span.AddEvent(EventShadowFlip, trace.WithAttributes(shadow...))
+				summary = append(summary, KeyShadowFlip.String(v.Shadow.Flip))
+			}
 		}
 		g.span.SetAttributes(attrs...)
 		g.tool.spanOrNoop().SetAttributes(summary...)

@@ -39,6 +39,9 @@ type Record struct {
 	CredentialID         string  `json:"credential_id,omitempty"`
 	CredentialAudience   string  `json:"credential_audience,omitempty"`
 	CredentialTTLSeconds float64 `json:"credential_ttl_seconds,omitempty"`
+	// Shadow is what a candidate policy would have decided, when one is
+	// evaluated beside the enforced policy.
+	Shadow *Shadow `json:"shadow,omitempty"`
 	// Outcome is StatusOK, StatusDenied, StatusError or StatusPanic.
 	Outcome    string  `json:"outcome"`
 	Error      string  `json:"error,omitempty"`

@@ -18,6 +18,9 @@ type Decision struct {
 	Redact     []string        `json:"redact"`
 	PolicyID   string          `json:"-"` // which policy decided (the query path), set by the engine
 	Revision   string          `json:"-"` // "sha256:<hex>" of modules+data+query, set by the engine
+	// Shadow is what the shadow policy (Engine.LoadShadow) would have
+	// decided, when one is loaded. It never changes Allow.
+	Shadow *ShadowResult `json:"-"`
 }
 
 // Reason explains a decision with a stable, machine-readable Code.

@@ -63,6 +63,27 @@
 // Each Decision carries PolicyID (the query) and Revision, a SHA-256 over
 // the modules, data and query, so an audit record names exactly what decided.
 //
+// # Signed bundles
+//
+// [WithBundle] takes the policy and its data from a signed OPA bundle on an
+// HTTP bundle server, polled in the background until [Engine.Close]:
+//
+//	engine, err := authz.New(ctx, authz.WithBundle(authz.BundleConfig{
+//		URL:       "https://bundles.example.com",
+//		Resource:  "bundles/authz.tar.gz",
+//		PublicKey: pemPublicKey, // built with: opa build --signing-key ... (RS256, key id "global")
+//	}))
+//
+// Download, ETag caching and verification are OPA's own code (packages
+// download and bundle). Verification cannot be turned off: a bundle is
+// activated only if its .signatures.json verifies under PublicKey and every
+// file matches its signed digest, with no file missing or added. An
+// unsigned, stripped, re-signed or tampered bundle, a bad manifest, a delta
+// bundle, a policy that does not compile, or an HTTP error is reported
+// ([WithReloadHook], [Engine.Stats], [Engine.LastReloadError]) and the last
+// good policy keeps deciding. New returns only once a bundle is in force,
+// or fails when its ctx ends, saying why the last attempt was rejected.
+//
 // # The default policy
 //
 // Without WithModule the engine loads the embedded library ([DefaultPolicy],

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 )
 
@@ -17,94 +20,114 @@ type Decider interface {
 
 var _ Decider = (*Engine)(nil)
 
-// Engine evaluates one prepared Rego query. It is compiled once by New and
-// is safe for concurrent use; Decide does no compilation.
+// Engine evaluates a prepared Rego query. It is safe for concurrent use and
+// Decide does no compilation: a new policy (Load, a directory change, a
+// bundle) is compiled off the hot path and swapped in atomically, and each
+// decision is made, and attributed, under exactly one revision.
 //
 // The zero Engine denies every call with CodeNotReady.
 type Engine struct {
-	prepared rego.PreparedEvalQuery
-	ready    bool
+	cur    atomic.Pointer[compiled]
+	shadow atomic.Pointer[compiled]
+
+	settings settings
 	timeout  time.Duration
-	policyID string
-	revision string
+	terms    termCache
+	stats    counters
+	lastErr  atomic.Pointer[error]
+	onReload func(ReloadEvent)
+
+	loadMu    sync.Mutex // serializes compiles; Decide never takes it
+	cancel    context.CancelFunc
+	bg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
-// Revision is "sha256:<hex>" over the modules, data and query the engine was
-// built from. Two engines built from the same inputs have the same revision.
+// Revision is the revision of the policy in force ("" before one is loaded).
 func (e *Engine) Revision() string {
-	if e == nil {
-		return ""
+	if c := e.current(); c != nil {
+		return c.revision
 	}
-	return e.revision
+	return ""
 }
 
-// PolicyID is the query path whose value is the decision (for example
-// "data.ztagent.decision"); it is copied into every Decision.
+// PolicyID is the query the engine evaluates.
 func (e *Engine) PolicyID() string {
-	if e == nil {
-		return ""
+	if c := e.current(); c != nil {
+		return c.id
 	}
-	return e.policyID
+	return ""
 }
 
-// Decide evaluates the policy for one call. Only a decision document whose
-// "allow" is the literal true allows. Every failure — nil input, undefined
-// or ambiguous result, evaluation error, cancellation, deadline, a decision
-// of the wrong shape — returns a denying Decision with one reason whose code
-// is the *Error's Code.
+func (e *Engine) current() *compiled {
+	if e == nil {
+		return nil
+	}
+	return e.cur.Load()
+}
+
+// Decide evaluates the policy in force for in. Only a decision document whose
+// allow is the literal true allows; every failure denies with an *Error.
 func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
-	if e == nil || !e.ready {
-		return denied(CodeNotReady), &Error{Code: CodeNotReady, Err: errors.New("engine not built by New")}
+	p := e.current()
+	if p == nil {
+		return denied(CodeNotReady), &Error{Code: CodeNotReady, Err: errors.New("no policy loaded")}
 	}
 	if in == nil {
-		return e.fail(&Error{Code: CodeNilInput, Err: errors.New("input is nil")})
+		return fail(p, &Error{Code: CodeNilInput, Err: errors.New("input is nil")})
 	}
-
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	if err := ctx.Err(); err != nil {
-		return e.fail(contextError(err))
+		return fail(p, contextError(err))
 	}
-
-	value, err := in.astValue()
+	value, err := e.inputValue(in)
 	if err != nil {
-		return e.fail(&Error{Code: CodeBadInput, Err: err})
+		return fail(p, &Error{Code: CodeBadInput, Err: err})
 	}
-
-	rs, err := e.prepared.Eval(ctx, rego.EvalParsedInput(value))
-	// A canceled evaluation can surface as a builtin or cancel error, or even
-	// complete; the context is the authority on why it stopped, and a caller
-	// that gave up must never receive an allow.
-	if cerr := ctx.Err(); cerr != nil {
-		return e.fail(contextError(cerr))
-	}
-	if err != nil {
-		return e.fail(&Error{Code: CodeEvalError, Err: err})
-	}
-
-	switch {
-	case len(rs) == 0:
-		return e.fail(&Error{Code: CodeUndefined, Err: fmt.Errorf("query %s is undefined", e.policyID)})
-	case len(rs) > 1:
-		return e.fail(&Error{Code: CodeMultipleResults, Err: fmt.Errorf("query %s produced %d results", e.policyID, len(rs))})
-	case len(rs[0].Bindings) > 0:
-		return e.fail(&Error{Code: CodeBindings, Err: fmt.Errorf("query %s bound %d variables", e.policyID, len(rs[0].Bindings))})
-	case len(rs[0].Expressions) != 1:
-		return e.fail(&Error{Code: CodeMultipleResults, Err: fmt.Errorf("query %s produced %d expressions", e.policyID, len(rs[0].Expressions))})
-	}
-
-	d, derr := parseDecision(rs[0].Expressions[0].Value)
+	d, derr := evaluate(ctx, p, value)
 	if derr != nil {
-		return e.fail(derr)
+		d, _ = fail(p, derr)
 	}
-	d.PolicyID, d.Revision = e.policyID, e.revision
+	if sh := e.shadow.Load(); sh != nil {
+		d.Shadow = e.evalShadow(ctx, sh, value, d.Allow)
+	}
+	if derr != nil {
+		return d, derr
+	}
 	return d, nil
 }
 
-// fail builds the denying decision that goes with err.
-func (e *Engine) fail(err *Error) (Decision, error) {
+// evaluate runs one compiled policy on a pre-converted input.
+func evaluate(ctx context.Context, p *compiled, value ast.Value) (Decision, *Error) {
+	rs, err := p.prepared.Eval(ctx, rego.EvalParsedInput(value))
+	if cerr := ctx.Err(); cerr != nil {
+		return Decision{}, contextError(cerr)
+	}
+	if err != nil {
+		return Decision{}, &Error{Code: CodeEvalError, Err: err}
+	}
+	switch {
+	case len(rs) == 0:
+		return Decision{}, &Error{Code: CodeUndefined, Err: fmt.Errorf("query %s is undefined", p.id)}
+	case len(rs) > 1:
+		return Decision{}, &Error{Code: CodeMultipleResults, Err: fmt.Errorf("query %s produced %d results", p.id, len(rs))}
+	case len(rs[0].Bindings) > 0:
+		return Decision{}, &Error{Code: CodeBindings, Err: fmt.Errorf("query %s bound %d variables", p.id, len(rs[0].Bindings))}
+	case len(rs[0].Expressions) != 1:
+		return Decision{}, &Error{Code: CodeMultipleResults, Err: fmt.Errorf("query %s produced %d expressions", p.id, len(rs[0].Expressions))}
+	}
+	d, derr := parseDecision(rs[0].Expressions[0].Value)
+	if derr != nil {
+		return Decision{}, derr
+	}
+	d.PolicyID, d.Revision = p.id, p.revision
+	return d, nil
+}
+
+func fail(p *compiled, err *Error) (Decision, error) {
 	d := denied(err.Code)
-	d.PolicyID, d.Revision = e.policyID, e.revision
+	d.PolicyID, d.Revision = p.id, p.revision
 	return d, err
 }
 
@@ -113,4 +136,19 @@ func contextError(err error) *Error {
 		return &Error{Code: CodeDeadline, Err: err}
 	}
 	return &Error{Code: CodeCanceled, Err: err}
+}
+
+// Close stops background reloading (directory polling, bundle downloads).
+// The last policy loaded keeps serving. Idempotent.
+func (e *Engine) Close() error {
+	if e == nil {
+		return nil
+	}
+	e.closeOnce.Do(func() {
+		if e.cancel != nil {
+			e.cancel()
+		}
+		e.bg.Wait()
+	})
+	return nil
 }

@@ -7,118 +7,130 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
-	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/util"
 )
 
-// New compiles the policy and prepares its query once. Compile errors
-// (including calls to refused builtins) are returned with the file and line
-// OPA reports. Without WithModule the embedded default policy is loaded.
+// defaultInterval is how often a policy directory is checked for changes.
+const defaultInterval = 2 * time.Second
+
+// New compiles the policy and prepares its query once; Decide then only
+// evaluates. A policy that does not parse or compile is an error naming the
+// file and line; nothing is left running.
 func New(ctx context.Context, opts ...Option) (*Engine, error) {
-	cfg := config{query: DefaultQuery, timeout: DefaultTimeout}
+	cfg := config{query: DefaultQuery, timeout: DefaultTimeout, interval: defaultInterval}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("authz: nil option")
 		}
 		o.apply(&cfg)
 	}
-	if cfg.timeout <= 0 {
-		return nil, fmt.Errorf("authz: timeout must be > 0, got %s", cfg.timeout)
-	}
-	if cfg.query == "" {
-		return nil, errors.New("authz: empty query")
-	}
-
-	modules, err := loadModules(cfg.modules)
-	if err != nil {
-		return nil, fmt.Errorf("authz: %w", err)
-	}
-	data, canonical, err := loadData(&cfg)
-	if err != nil {
-		return nil, fmt.Errorf("authz: data: %w", err)
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	unsafe, err := unsafeSet(cfg.allowUnsafe)
 	if err != nil {
 		return nil, fmt.Errorf("authz: unsafe builtins: %w", err)
 	}
-
-	// The escape-hatch options go first so the safety settings below win.
-	ropts := slices.Clone(cfg.regoOpts)
-	ropts = append(ropts,
-		rego.Query(cfg.query),
-		rego.Store(inmem.NewFromObject(data)),
-		rego.SetRegoVersion(ast.RegoV1),
-		rego.StrictBuiltinErrors(true),
-		rego.UnsafeBuiltins(unsafe),
-	)
-	for _, m := range modules {
-		ropts = append(ropts, rego.Module(m.filename, m.source))
-	}
-	prepared, err := rego.New(ropts...).PrepareForEval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("authz: compile policy: %w", err)
-	}
-
-	return &Engine{
-		prepared: prepared,
-		ready:    true,
+	e := &Engine{
+		settings: settings{query: cfg.query, unsafe: unsafe, regoOpts: slices.Clone(cfg.regoOpts)},
 		timeout:  cfg.timeout,
-		policyID: cfg.query,
-		revision: revision(modules, canonical, cfg.query),
-	}, nil
-}
-
-// loadModules returns the user's modules, or the embedded default policy
-// when there are none.
-func loadModules(given []module) ([]module, error) {
-	if len(given) == 0 {
-		def := DefaultPolicy()
-		out := make([]module, 0, len(def))
-		for _, name := range slices.Sorted(maps.Keys(def)) {
-			out = append(out, module{filename: name, source: def[name]})
+		onReload: cfg.onReload,
+	}
+	if cfg.lint {
+		e.settings.schemas = append([]ArgSchema{}, cfg.schemas...)
+	}
+	if cfg.shadow != nil {
+		if err := e.LoadShadow(ctx, *cfg.shadow); err != nil {
+			return nil, fmt.Errorf("authz: shadow: %w", err)
 		}
-		return out, nil
 	}
-	seen := make(map[string]bool, len(given))
-	for _, m := range given {
-		if m.filename == "" {
-			return nil, errors.New("module with an empty filename")
+	if cfg.bundle != nil {
+		// The first policy is the first bundle that downloads and verifies.
+		if err := e.startBundle(ctx, *cfg.bundle); err != nil {
+			_ = e.Close()
+			return nil, err
 		}
-		if seen[m.filename] {
-			return nil, fmt.Errorf("module %q given twice", m.filename)
-		}
-		seen[m.filename] = true
+		return e, nil
 	}
-	return given, nil
-}
-
-// loadData returns the data document as OPA wants it (JSON numbers kept
-// exact) and its canonical JSON (sorted keys) for the revision. Going through
-// JSON also copies the caller's map, so the engine never shares it.
-func loadData(cfg *config) (map[string]any, []byte, error) {
-	raw := cfg.dataJSON
-	if !cfg.dataSet || (cfg.dataJSON == nil && cfg.data == nil) {
-		raw = []byte("{}")
-	} else if cfg.dataJSON == nil {
-		b, err := json.Marshal(cfg.data)
-		if err != nil {
-			return nil, nil, err
-		}
-		raw = b
-	}
-	var doc map[string]any
-	if err := util.UnmarshalJSON(raw, &doc); err != nil {
-		return nil, nil, err
-	}
-	if doc == nil {
-		return nil, nil, errors.New("not a JSON object")
-	}
-	canonical, err := json.Marshal(doc)
+	ps, err := cfg.initialPolicy()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return doc, canonical, nil
+	if err := e.Load(ctx, ps); err != nil {
+		return nil, err
+	}
+	if cfg.dir != "" {
+		wctx, cancel := context.WithCancel(context.Background())
+		e.cancel = cancel
+		e.bg.Add(1)
+		go e.watchDir(wctx, cfg.dir, cfg.interval, fingerprint(ps))
+	}
+	return e, nil
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.timeout <= 0:
+		return fmt.Errorf("authz: timeout must be > 0, got %s", c.timeout)
+	case c.query == "":
+		return errors.New("authz: empty query")
+	case c.interval <= 0:
+		return fmt.Errorf("authz: reload interval must be > 0, got %s", c.interval)
+	case c.dir != "" && (len(c.modules) > 0 || c.dataSet):
+		return errors.New("authz: WithPolicyDir cannot be combined with WithModule or WithData: the directory holds both")
+	case c.bundle != nil && (c.dir != "" || len(c.modules) > 0 || c.dataSet):
+		return errors.New("authz: WithBundle cannot be combined with WithPolicyDir, WithModule or WithData: the bundle holds the policy and its data")
+	}
+	return nil
+}
+
+// initialPolicy is the policy set the options describe.
+func (c *config) initialPolicy() (PolicySet, error) {
+	if c.dir != "" {
+		ps, err := ReadPolicyDir(c.dir)
+		if err != nil {
+			return ps, fmt.Errorf("authz: %w", err)
+		}
+		return ps, nil
+	}
+	ps := PolicySet{Modules: map[string]string{}, Source: "options"}
+	if len(c.modules) == 0 {
+		maps.Copy(ps.Modules, DefaultPolicy())
+		ps.Source = "embedded"
+	}
+	for _, m := range c.modules {
+		if m.filename == "" {
+			return ps, errors.New("authz: module with an empty filename")
+		}
+		if _, dup := ps.Modules[m.filename]; dup {
+			return ps, fmt.Errorf("authz: module %q given twice", m.filename)
+		}
+		ps.Modules[m.filename] = m.source
+	}
+	data, err := c.dataJSONBytes()
+	if err != nil {
+		return ps, fmt.Errorf("authz: data: %w", err)
+	}
+	ps.Data = data
+	return ps, nil
+}
+
+func (c *config) dataJSONBytes() ([]byte, error) {
+	switch {
+	case !c.dataSet || (c.dataJSON == nil && c.data == nil):
+		return nil, nil
+	case c.dataJSON != nil:
+		var probe map[string]any
+		if err := util.UnmarshalJSON(c.dataJSON, &probe); err != nil {
+			return nil, err
+		}
+		if probe == nil {
+			return nil, errors.New("not a JSON object")
+		}
+		return c.dataJSON, nil
+	default:
+		return json.Marshal(c.data)
+	}
 }

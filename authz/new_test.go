@@ -33,7 +33,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		},
 		{name: "module without filename", opts: []authz.Option{authz.WithModule("", "package a")}, want: "authz: module with an empty filename"},
 		{name: "opt in to a safe builtin", opts: []authz.Option{authz.WithUnsafeBuiltins("count")}, want: `authz: unsafe builtins: builtin "count"`},
-		{name: "bad query", opts: []authz.Option{authz.WithQuery("data.ztagent.decision[")}, want: "authz: compile policy"},
+		{name: "bad query", opts: []authz.Option{authz.WithQuery("data.ztagent.decision[")}, want: "compile policy"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -50,7 +50,7 @@ func TestNewCompileErrorNamesFileAndLine(t *testing.T) {
 	src := "package p\n\ndecision := {\"allow\": true}\n\nallow if {\n\tinput.x ==\n}\n"
 	_, err := authz.New(context.Background(), authz.WithModule("policies/bad.rego", src), authz.WithQuery("data.p.decision"))
 	require.Error(t, err)
-	require.True(t, strings.HasPrefix(err.Error(), "authz: compile policy: "), err.Error())
+	require.True(t, strings.HasPrefix(err.Error(), "authz: load options: compile policy: "), err.Error())
 	require.Contains(t, err.Error(), "policies/bad.rego:")
 	t.Log(err)
 

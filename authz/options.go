@@ -34,6 +34,13 @@ type config struct {
 	timeout     time.Duration
 	allowUnsafe []string
 	regoOpts    []func(*rego.Rego)
+	dir         string
+	interval    time.Duration
+	onReload    func(ReloadEvent)
+	shadow      *PolicySet
+	schemas     []ArgSchema
+	lint        bool
+	bundle      *BundleConfig
 }
 
 type optionFunc func(*config)
@@ -99,4 +106,43 @@ func WithUnsafeBuiltins(names ...string) Option {
 func WithRegoOptions(opts ...func(*rego.Rego)) Option {
 	cp := slices.Clone(opts)
 	return optionFunc(func(c *config) { c.regoOpts = append(c.regoOpts, cp...) })
+}
+
+// WithPolicyDir loads the policy from a directory (see ReadPolicyDir) instead
+// of WithModule/WithData, and watches it: a change is compiled off the hot
+// path and swapped in atomically; a change that does not compile, or a
+// directory that vanishes, is reported (WithReloadHook, Engine.Stats,
+// Engine.LastReloadError) and the last good policy keeps serving. New fails
+// if the directory does not hold a policy that compiles. Stop watching with
+// Engine.Close.
+func WithPolicyDir(dir string) Option {
+	return optionFunc(func(c *config) { c.dir = dir })
+}
+
+// WithReloadInterval sets how often the policy directory is checked for
+// changes. Default 2s; must be > 0.
+func WithReloadInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.interval = d })
+}
+
+// WithReloadHook is called after every attempt to replace the policy, from
+// the goroutine that made it. It must not block.
+func WithReloadHook(f func(ReloadEvent)) Option {
+	return optionFunc(func(c *config) { c.onReload = f })
+}
+
+// WithShadow evaluates a candidate policy beside the enforced one; see
+// Engine.LoadShadow. New fails if it does not compile.
+func WithShadow(ps PolicySet) Option {
+	return optionFunc(func(c *config) { c.shadow = &ps })
+}
+
+// WithArgSchemas turns on policy lint: every policy the engine loads is first
+// checked against the input document and the arguments the tools send (see
+// Lint), and one that reads a field nobody sends is rejected. Such a read is
+// undefined at run time, which silently disables the rule that makes it —
+// a deny rule among them.
+func WithArgSchemas(tools ...ArgSchema) Option {
+	cp := append([]ArgSchema(nil), tools...)
+	return optionFunc(func(c *config) { c.schemas, c.lint = append(c.schemas, cp...), true })
 }

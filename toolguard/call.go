@@ -164,6 +164,10 @@ func (c *call) decide(ctx context.Context) *DeniedError {
 	for _, r := range dec.Reasons {
 		v.Reasons = append(v.Reasons, audit.Reason{Code: r.Code, Message: r.Message})
 	}
+	if sh := dec.Shadow; sh != nil {
+		v.Shadow = &audit.Shadow{Revision: sh.Revision, Allow: sh.Allow, Code: sh.Code, Flip: sh.Flip}
+		c.rec.Shadow = v.Shadow
+	}
 	var d *DeniedError
 	switch {
 	case err != nil:

@@ -386,3 +386,28 @@ func TestPolicyErrorsDoNotLeakArgumentValues(t *testing.T) {
 		}
 	}
 }
+
+func TestShadowFlipsReachSpanAndRecord(t *testing.T) {
+	candidate := authz.PolicySet{Modules: authz.DefaultPolicy(), Data: []byte(`{"agents": {}}`), Source: "candidate"}
+	eng, err := authz.New(context.Background(), authz.WithDataJSON(policyData), authz.WithTimeout(30*time.Second), authz.WithShadow(candidate))
+	require.NoError(t, err)
+	f := newFixture(t, toolguard.WithDecider(eng))
+	var p probe
+	fetch := wrap(t, f.guard, fetchTool, p.fn)
+	_, err = fetch(context.Background(), DocArgs{URL: "https://docs.example.com/"})
+	require.NoError(t, err, "the enforced decision stands")
+	require.EqualValues(t, 1, p.ran.Load())
+
+	rec := f.sink.last(t)
+	require.NotNil(t, rec.Shadow)
+	require.Equal(t, authz.FlipAllowToDeny, rec.Shadow.Flip)
+	require.Equal(t, "tool_not_granted", rec.Shadow.Code)
+	var flipped bool
+	for _, s := range f.spans.Ended() {
+		for _, e := range s.Events() {
+			flipped = flipped || e.Name == "ztagent.shadow.flip"
+		}
+	}
+	require.True(t, flipped, "flip event on the guardrail span")
+	require.EqualValues(t, 1, eng.Stats().ShadowAllowToDeny)
+}
