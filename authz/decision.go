@@ -18,6 +18,10 @@ type Decision struct {
 	Redact     []string        `json:"redact"`
 	PolicyID   string          `json:"-"` // which policy decided (the query path), set by the engine
 	Revision   string          `json:"-"` // "sha256:<hex>" of modules+data+query, set by the engine
+	// DecisionID names this decision's event in the OPA decision log
+	// (WithDecisionLogs), so an audit record can point at it; "" when
+	// decision logs are off.
+	DecisionID string `json:"-"`
 	// Shadow is what the shadow policy (Engine.LoadShadow) would have
 	// decided, when one is loaded. It never changes Allow.
 	Shadow *ShadowResult `json:"-"`
@@ -41,7 +45,18 @@ type CredentialGrant struct {
 	Audience   string   `json:"audience"`
 	Scopes     []string `json:"scopes"`
 	TTLSeconds int      `json:"ttl_seconds"`
+	// Reuse is how long the credential may serve: ReuseCall (the default:
+	// minted for this call, revoked when it returns) or ReuseTask (shared by
+	// the calls of one task with the same audience and scopes, refreshed in
+	// the background, revoked when the task ends).
+	Reuse string `json:"reuse,omitempty"`
 }
+
+// Credential reuse values.
+const (
+	ReuseCall = "call"
+	ReuseTask = "task"
+)
 
 // Egress lists the hosts the call may reach.
 type Egress struct {
@@ -134,6 +149,11 @@ func (d *Decision) validate() error {
 		if r.Code == "" {
 			return fmt.Errorf("reasons[%d] has no code", i)
 		}
+	}
+	switch d.Credential.Reuse {
+	case "", ReuseCall, ReuseTask:
+	default:
+		return fmt.Errorf("credential.reuse is %q, want %q or %q", d.Credential.Reuse, ReuseCall, ReuseTask)
 	}
 	if d.Credential.TTLSeconds < 0 {
 		return fmt.Errorf("credential.ttl_seconds is negative: %d", d.Credential.TTLSeconds)

@@ -84,6 +84,21 @@
 // good policy keeps deciding. New returns only once a bundle is in force,
 // or fails when its ctx ends, saying why the last attempt was rejected.
 //
+// # Decision logs
+//
+// [WithDecisionLogs] ships every decision to a decision-log service through
+// OPA's own decision-log plugin (packages plugins, plugins/logs and
+// plugins/rest): OPA buffers, batches, gzips, uploads (POST URL+"/logs")
+// and retries, in the event format OPA servers use, so any OPA decision-log
+// service accepts it. Each event carries a fresh decision_id, which Decide
+// also returns in [Decision].DecisionID so an audit record can point at it,
+// the query path, the revision (and bundle name), the result and, on a
+// failure, the error code, never its detail. The input is logged without
+// call.args: argument values may be secrets, and call.args_digest still
+// identifies them. Decide never waits for the network; what is lost (the
+// buffer is bounded) is counted in [Engine.DecisionLogStats]. Close
+// uploads what is buffered, for at most FlushTimeout.
+//
 // # The default policy
 //
 // Without WithModule the engine loads the embedded library ([DefaultPolicy],

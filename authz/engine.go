@@ -36,6 +36,7 @@ type Engine struct {
 	stats    counters
 	lastErr  atomic.Pointer[error]
 	onReload func(ReloadEvent)
+	dlog     decisionLogger // nil: decision logs off
 
 	loadMu    sync.Mutex // serializes compiles; Decide never takes it
 	cancel    context.CancelFunc
@@ -91,6 +92,9 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 	}
 	if sh := e.shadow.Load(); sh != nil {
 		d.Shadow = e.evalShadow(ctx, sh, value, d.Allow)
+	}
+	if e.dlog != nil {
+		e.dlog.log(ctx, p, value, &d, derr)
 	}
 	if derr != nil {
 		return d, derr
@@ -149,6 +153,17 @@ func (e *Engine) Close() error {
 			e.cancel()
 		}
 		e.bg.Wait()
+		if e.dlog != nil {
+			e.dlog.stop()
+		}
 	})
 	return nil
+}
+
+// decisionLogger ships decisions to a decision-log service (decisionlog.go).
+type decisionLogger interface {
+	// log records one decision; it must not block on the network.
+	log(ctx context.Context, p *compiled, input ast.Value, d *Decision, err *Error)
+	// stop flushes what it can and stops background uploads.
+	stop()
 }

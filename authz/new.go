@@ -41,25 +41,38 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	if cfg.lint {
 		e.settings.schemas = append([]ArgSchema{}, cfg.schemas...)
 	}
+	if cfg.logs != nil {
+		dl, err := newDecisionLogger(ctx, *cfg.logs)
+		if err != nil {
+			return nil, err
+		}
+		e.dlog = dl
+	}
+	if err := e.start(ctx, &cfg); err != nil {
+		_ = e.Close() // nothing is left running
+		return nil, err
+	}
+	return e, nil
+}
+
+// start loads the first policy (and shadow) and starts the background
+// source the options name, if any.
+func (e *Engine) start(ctx context.Context, cfg *config) error {
 	if cfg.shadow != nil {
 		if err := e.LoadShadow(ctx, *cfg.shadow); err != nil {
-			return nil, fmt.Errorf("authz: shadow: %w", err)
+			return fmt.Errorf("authz: shadow: %w", err)
 		}
 	}
 	if cfg.bundle != nil {
 		// The first policy is the first bundle that downloads and verifies.
-		if err := e.startBundle(ctx, *cfg.bundle); err != nil {
-			_ = e.Close()
-			return nil, err
-		}
-		return e, nil
+		return e.startBundle(ctx, *cfg.bundle)
 	}
 	ps, err := cfg.initialPolicy()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := e.Load(ctx, ps); err != nil {
-		return nil, err
+		return err
 	}
 	if cfg.dir != "" {
 		wctx, cancel := context.WithCancel(context.Background())
@@ -67,7 +80,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		e.bg.Add(1)
 		go e.watchDir(wctx, cfg.dir, cfg.interval, fingerprint(ps))
 	}
-	return e, nil
+	return nil
 }
 
 func (c *config) validate() error {

@@ -41,6 +41,7 @@ type config struct {
 	schemas     []ArgSchema
 	lint        bool
 	bundle      *BundleConfig
+	logs        *DecisionLogConfig
 }
 
 type optionFunc func(*config)
