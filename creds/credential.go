@@ -15,10 +15,14 @@ import (
 // shows the id, subject, audience, scopes and times, never the token.
 // Token is the only accessor.
 type Credential struct {
-	ID        string // "jti"
-	Audience  string
-	Scopes    []string
+	ID       string // "jti"
+	Audience string
+	Scopes   []string
+	// Subject is the token's sub: the agent, or with delegation the original
+	// principal (Request.Delegation[0]); Actors then names who acts, current
+	// actor (the agent) first, as Claims.Actors does.
 	Subject   string
+	Actors    []string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 
@@ -49,8 +53,12 @@ func (c *Credential) TTL() time.Duration {
 // printing methods matter: fmt on a Credential value would otherwise fall back
 // to reflection.
 func (c Credential) String() string {
-	return fmt.Sprintf("creds.Credential{id=%s sub=%s aud=%s scopes=%v expires=%s}",
-		c.ID, c.Subject, c.Audience, c.Scopes, c.ExpiresAt.UTC().Format(time.RFC3339))
+	act := ""
+	if len(c.Actors) > 0 {
+		act = fmt.Sprintf(" act=%v", c.Actors)
+	}
+	return fmt.Sprintf("creds.Credential{id=%s sub=%s%s aud=%s scopes=%v expires=%s}",
+		c.ID, c.Subject, act, c.Audience, c.Scopes, c.ExpiresAt.UTC().Format(time.RFC3339))
 }
 
 // GoString is used by %#v; it too omits the token.
@@ -77,6 +85,7 @@ func (c Credential) Format(f fmt.State, verb rune) {
 type credentialJSON struct {
 	ID        string    `json:"id"`
 	Subject   string    `json:"subject"`
+	Actors    []string  `json:"actors,omitempty"`
 	Audience  string    `json:"audience"`
 	Scopes    []string  `json:"scopes"`
 	IssuedAt  time.Time `json:"issued_at"`
@@ -90,7 +99,7 @@ func (c Credential) MarshalJSON() ([]byte, error) {
 		scopes = []string{}
 	}
 	return json.Marshal(credentialJSON{
-		ID: c.ID, Subject: c.Subject, Audience: c.Audience, Scopes: scopes,
+		ID: c.ID, Subject: c.Subject, Actors: c.Actors, Audience: c.Audience, Scopes: scopes,
 		IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt,
 	})
 }
@@ -100,6 +109,7 @@ func (c Credential) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("id", c.ID),
 		slog.String("subject", c.Subject),
+		slog.Any("actors", c.Actors),
 		slog.String("audience", c.Audience),
 		slog.Any("scopes", c.Scopes),
 		slog.Time("expires_at", c.ExpiresAt),

@@ -22,8 +22,46 @@
 //	ctx = creds.NewContext(ctx, c)                    // the tool reads it with FromContext
 //	defer m.Revoke(ctx, c.ID)
 //
-// The guard depends only on the [Issuer] interface, so a deployment can swap
-// the Minter for an STS or JWT-SVIDs without touching tool code.
+// The guard depends only on the [Issuer] interface, so a deployment chooses
+// its issuer by configuration without touching tool code:
+//
+//   - [Minter], in process. It also serves, as http.Handlers, its JWKS
+//     ([Minter.JWKSHandler]), its revocation list
+//     ([Minter.RevocationListHandler]) and RFC 7662 introspection
+//     ([Minter.IntrospectionHandler]), so a resource server in another
+//     process verifies with [NewRemoteVerifier] and [RemoteRevocations].
+//   - [SVIDIssuer]: JWT-SVIDs from the SPIFFE Workload API with the
+//     destination as the single audience — SPIFFE's own short-lived
+//     credential, for SPIFFE-native resource servers. JWT-SVIDs carry no
+//     scopes and cannot be revoked at the source; see the type.
+//   - [ExchangeIssuer]: an OAuth 2.0 authorization server exchanges the
+//     agent's JWT-SVID (or a signed assertion, [SignedAssertions]) for an
+//     access token for the decided audience and scopes — RFC 7523 jwt-bearer
+//     (tested against Ory Hydra) or RFC 8693 token exchange (tested against a
+//     server built on zitadel/oidc, since Hydra does not offer it) — and
+//     revokes it through RFC 7009. The protocol work is golang.org/x/oauth2's.
+//
+// # Delegation
+//
+// When the agent acts for a user or another agent ([Request.Delegation]),
+// the token follows RFC 8693: sub is the original principal and the nested
+// act claim names the actors, current actor outermost. [Claims.Actors] and
+// [Claims.Agent] expose the chain to the resource server.
+//
+// # Binding tokens to their destination
+//
+// [Transport] attaches the call's credential (from the request context) only
+// to requests whose https origin is the credential's audience; any other
+// request goes out without it, or is refused with [RefuseUnbound]. A token is
+// never sent to a host it was not minted for, redirects included.
+//
+// # Resource servers
+//
+// [Middleware] checks signature, audience, expiry, revocation and replay (a
+// jti seen twice is refused) and puts the verified [Claims] in the request
+// context ([ClaimsFromContext]); failures answer 401 with an RFC 6750
+// WWW-Authenticate error and never echo the token. examples/toolbackend is
+// a runnable tool backend protected by it.
 //
 // # Verifying
 //

@@ -2,6 +2,8 @@ package creds
 
 import (
 	"container/heap"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -18,6 +20,7 @@ type ledger struct {
 
 type ledgerEntry struct {
 	id       string
+	exp      time.Time
 	forgetAt time.Time
 	revoked  bool
 }
@@ -26,7 +29,8 @@ func newLedger() *ledger {
 	return &ledger{entries: make(map[string]*ledgerEntry)}
 }
 
-// add records a new id; it reports false if the id is already known (a
+// add records a new id, to be forgotten at forgetAt (its token's exp plus
+// maxLeeway); it reports false if the id is already known (a
 // 128-bit collision, which the caller treats as an error rather than
 // silently sharing revocation state between two tokens).
 func (l *ledger) add(id string, forgetAt, now time.Time) bool {
@@ -36,7 +40,7 @@ func (l *ledger) add(id string, forgetAt, now time.Time) bool {
 	if _, ok := l.entries[id]; ok {
 		return false
 	}
-	e := &ledgerEntry{id: id, forgetAt: forgetAt}
+	e := &ledgerEntry{id: id, exp: forgetAt.Add(-maxLeeway), forgetAt: forgetAt}
 	l.entries[id] = e
 	heap.Push(&l.queue, e)
 	return true
@@ -59,6 +63,32 @@ func (l *ledger) revoked(id string) bool {
 	defer l.mu.RUnlock()
 	e, ok := l.entries[id]
 	return ok && e.revoked
+}
+
+// revokedEntry is one line of a published revocation list.
+type revokedEntry struct {
+	ID  string
+	Exp time.Time
+}
+
+// revokedList returns the revoked ids whose tokens some verifier could still
+// accept (now before exp plus the largest leeway), oldest expiry first.
+func (l *ledger) revokedList(now time.Time) []revokedEntry {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]revokedEntry, 0)
+	for _, e := range l.entries {
+		if e.revoked && now.Before(e.forgetAt) {
+			out = append(out, revokedEntry{ID: e.id, Exp: e.exp})
+		}
+	}
+	slices.SortFunc(out, func(a, b revokedEntry) int {
+		if c := a.Exp.Compare(b.Exp); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
 }
 
 func (l *ledger) len() int {

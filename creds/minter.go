@@ -116,11 +116,17 @@ func (m *Minter) Issue(ctx context.Context, r Request) (*Credential, error) {
 	iat := time.Unix(m.now().Unix(), 0).UTC()
 	exp := iat.Add(ttl)
 	scopes := append([]string(nil), r.Scopes...)
+	// RFC 8693 section 4.1: a delegated token's sub is the original
+	// principal; act says who is acting for it.
+	sub := r.Subject
+	if len(r.Delegation) > 0 {
+		sub = r.Delegation[0]
+	}
 
 	claims := wireClaims{
 		Claims: jwt.Claims{
 			Issuer:   m.issuer,
-			Subject:  r.Subject,
+			Subject:  sub,
 			Audience: jwt.Audience{r.Audience},
 			IssuedAt: jwt.NewNumericDate(iat),
 			Expiry:   jwt.NewNumericDate(exp),
@@ -128,6 +134,7 @@ func (m *Minter) Issue(ctx context.Context, r Request) (*Credential, error) {
 		},
 		Scope:  strings.Join(scopes, " "),
 		CallID: r.CallID,
+		Act:    actFor(r.Subject, r.Delegation),
 	}
 	token, err := jwt.Signed(m.signer).Claims(claims).Serialize()
 	if err != nil {
@@ -138,7 +145,7 @@ func (m *Minter) Issue(ctx context.Context, r Request) (*Credential, error) {
 		return nil, errors.New("creds: issue: token id collision")
 	}
 	return &Credential{
-		ID: id, Audience: r.Audience, Scopes: scopes, Subject: r.Subject,
+		ID: id, Audience: r.Audience, Scopes: scopes, Subject: sub, Actors: actorsFor(r.Subject, r.Delegation),
 		IssuedAt: iat, ExpiresAt: exp, token: &token,
 	}, nil
 }

@@ -16,7 +16,16 @@ type Request struct {
 	Scopes   []string      // JWT "scope" (space-separated string claim, RFC 8693 style)
 	TTL      time.Duration // <= 0 → issuer default (60s); clamped to the issuer's max TTL
 	CallID   string        // optional; carried as private claim "ztagent_call" for audit correlation
+
+	// Delegation is the chain of principals this call is made for, outermost first, NOT including
+	// Subject: e.g. ["user:alice@example.com", "spiffe://example.org/agent/planner"]. Empty: the agent
+	// acts for itself.
+	Delegation []string
 }
+
+// maxDelegation bounds the act nesting a token carries; verifiers refuse
+// deeper chains, so a longer one could never be used anyway.
+const maxDelegation = 8
 
 // validate rejects requests that would produce a token whose claims differ
 // from what the caller asked for (invalid UTF-8 is silently rewritten by JSON)
@@ -33,6 +42,14 @@ func (r Request) validate() error {
 	} {
 		if !utf8.ValidString(f.v) {
 			return fmt.Errorf("creds: request: %s is not valid UTF-8", f.name)
+		}
+	}
+	if len(r.Delegation) > maxDelegation {
+		return fmt.Errorf("creds: request: delegation chain of %d exceeds %d", len(r.Delegation), maxDelegation)
+	}
+	for i, p := range r.Delegation {
+		if p == "" || !utf8.ValidString(p) {
+			return fmt.Errorf("creds: request: delegation entry %d is empty or not valid UTF-8", i)
 		}
 	}
 	for i, s := range r.Scopes {

@@ -22,28 +22,54 @@ var acceptedAlgs = []jose.SignatureAlgorithm{jose.EdDSA}
 
 // Verifier checks tokens for a resource server. The zero value rejects every
 // token. It is safe for concurrent use.
+//
+// NewVerifier checks against one key held in memory; NewRemoteVerifier
+// against a JWK Set fetched from the issuer. Both run the same checks.
 type Verifier struct {
-	key         ed25519.PublicKey
+	keys        keySource
 	issuer      string
 	revocations RevocationChecker
 	now         func() time.Time
 	leeway      time.Duration
-	err         error // set when built from invalid options: Verify fails closed
+	replay      *replayCache // nil unless WithReplayCheck
+	remote      *remoteKeys  // set by NewRemoteVerifier; stopped by Close
+	err         error        // set when built from invalid options: Verify fails closed
+}
+
+// keySource finds the key a token claims (by its kid header) to be signed
+// with. An unknown key is ErrSignature.
+type keySource interface {
+	verificationKey(ctx context.Context, kid string) (ed25519.PublicKey, error)
+}
+
+// staticKey is a single configured key. The kid header is not consulted:
+// there is nothing to choose between, and the signature decides.
+type staticKey ed25519.PublicKey
+
+func (k staticKey) verificationKey(context.Context, string) (ed25519.PublicKey, error) {
+	return ed25519.PublicKey(k), nil
 }
 
 // NewVerifier returns a Verifier that accepts only tokens signed by key,
 // issued by issuer, and not revoked according to revocations (use
 // NoRevocationCheck to opt out explicitly).
 func NewVerifier(key ed25519.PublicKey, issuer string, revocations RevocationChecker, opts ...VerifierOption) (*Verifier, error) {
-	cfg := verifierConfig{now: time.Now}
+	if len(key) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("creds: verifier: public key has %d bytes, want %d", len(key), ed25519.PublicKeySize)
+	}
+	return newVerifier(staticKey(append(ed25519.PublicKey(nil), key...)), issuer, revocations, opts)
+}
+
+// newVerifier validates the configuration shared by local and remote
+// verifiers, so both refuse the same mistakes.
+func newVerifier(keys keySource, issuer string, revocations RevocationChecker, opts []VerifierOption) (*Verifier, error) {
+	cfg := verifierConfig{now: time.Now, replayCapacity: defaultReplayCapacity}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&cfg)
 		}
 	}
 	switch {
-	case len(key) != ed25519.PublicKeySize:
-		return nil, fmt.Errorf("creds: verifier: public key has %d bytes, want %d", len(key), ed25519.PublicKeySize)
 	case issuer == "":
 		return nil, errors.New("creds: verifier: issuer must not be empty")
 	case revocations == nil:
@@ -52,35 +78,58 @@ func NewVerifier(key ed25519.PublicKey, issuer string, revocations RevocationChe
 		return nil, errors.New("creds: verifier: clock must not be nil")
 	case cfg.leeway < 0 || cfg.leeway > maxLeeway:
 		return nil, fmt.Errorf("creds: verifier: leeway %s outside [0, %s]", cfg.leeway, maxLeeway)
+	case cfg.replay && cfg.replayCapacity < 1:
+		return nil, fmt.Errorf("creds: verifier: replay capacity %d must be positive", cfg.replayCapacity)
 	}
-	return &Verifier{
-		key:         append(ed25519.PublicKey(nil), key...),
+	v := &Verifier{
+		keys:        keys,
 		issuer:      issuer,
 		revocations: revocations,
 		now:         cfg.now,
 		leeway:      cfg.leeway,
-	}, nil
+	}
+	if cfg.replay {
+		v.replay = newReplayCache(cfg.replayCapacity)
+	}
+	return v, nil
 }
 
 // Verify checks token for audience and returns its claims. Checks run from
 // cheapest and least trusting to the revocation lookup, which may be remote:
 // size and syntax, algorithm, signature, typ, required claims, issuer,
-// audience (exactly one, equal to audience), validity window, revocation.
-// Errors wrap the package sentinels and never include the token.
+// audience (exactly one, equal to audience), validity window, revocation,
+// and last (so a token refused for another reason is not used up) replay, if
+// WithReplayCheck was given. Errors wrap the package sentinels and never
+// include the token.
 func (v *Verifier) Verify(ctx context.Context, token, audience string) (*Claims, error) {
-	switch {
-	case v == nil || v.key == nil:
-		if v != nil && v.err != nil {
-			return nil, fmt.Errorf("creds: verify: unusable verifier: %w", v.err)
-		}
-		return nil, errors.New("creds: verify: verifier not configured")
-	case audience == "":
+	if audience == "" && v.usable() == nil {
 		return nil, fmt.Errorf("creds: verify: no expected audience given: %w", ErrAudience)
+	}
+	return v.verify(ctx, token, audience)
+}
+
+// usable reports why v cannot verify anything, if it cannot.
+func (v *Verifier) usable() error {
+	switch {
+	case v != nil && v.err != nil:
+		return fmt.Errorf("creds: verify: unusable verifier: %w", v.err)
+	case v == nil || v.keys == nil:
+		return errors.New("creds: verify: verifier not configured")
+	}
+	return nil
+}
+
+// verify is Verify without the audience requirement: audience "" accepts any
+// single audience, which only introspection (that answers for every
+// audience) may ask for.
+func (v *Verifier) verify(ctx context.Context, token, audience string) (*Claims, error) {
+	if err := v.usable(); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("creds: verify: %w", err)
 	}
-	wc, err := v.parse(token)
+	wc, err := v.parse(ctx, token)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +140,7 @@ func (v *Verifier) Verify(ctx context.Context, token, audience string) (*Claims,
 	if c.Issuer != v.issuer {
 		return nil, fmt.Errorf("creds: verify: want issuer %q: %w", v.issuer, ErrIssuer)
 	}
-	if c.Audience != audience {
+	if audience != "" && c.Audience != audience {
 		return nil, fmt.Errorf("creds: verify: want audience %q: %w", audience, ErrAudience)
 	}
 	if err := v.checkTime(c, wc); err != nil {
@@ -104,12 +153,26 @@ func (v *Verifier) Verify(ctx context.Context, token, audience string) (*Claims,
 	if revoked {
 		return nil, fmt.Errorf("creds: verify: id %s: %w", c.ID, ErrRevoked)
 	}
+	if v.replay != nil {
+		if err := v.replay.use(c.ID, c.ExpiresAt.Add(v.leeway), v.now()); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// Close stops the background JWKS refresh of a verifier made by
+// NewRemoteVerifier. It is a no-op for other verifiers and idempotent.
+func (v *Verifier) Close() error {
+	if v != nil && v.remote != nil {
+		v.remote.close()
+	}
+	return nil
 }
 
 // parse verifies the JWS and decodes its payload. Nothing in the payload is
 // looked at before the signature checks out.
-func (v *Verifier) parse(token string) (*wireClaims, error) {
+func (v *Verifier) parse(ctx context.Context, token string) (*wireClaims, error) {
 	if token == "" || len(token) > maxTokenSize {
 		return nil, fmt.Errorf("creds: verify: token length %d: %w", len(token), ErrMalformed)
 	}
@@ -124,7 +187,11 @@ func (v *Verifier) parse(token string) (*wireClaims, error) {
 	if len(jws.Signatures) != 1 {
 		return nil, fmt.Errorf("creds: verify: want one signature: %w", ErrMalformed)
 	}
-	payload, err := jws.Verify(v.key)
+	key, err := v.keys.verificationKey(ctx, jws.Signatures[0].Header.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := jws.Verify(key)
 	if err != nil {
 		return nil, fmt.Errorf("creds: verify: %w", ErrSignature)
 	}
@@ -161,13 +228,17 @@ func checkShape(wc *wireClaims) (*Claims, error) {
 	case len(wc.Audience) != 1:
 		return nil, fmt.Errorf("creds: verify: %d audiences, want exactly one: %w", len(wc.Audience), ErrAudience)
 	}
+	actors, ok := wc.Act.flatten()
+	if !ok {
+		return nil, fmt.Errorf("creds: verify: act claim without sub or deeper than %d: %w", maxDelegation, ErrMalformed)
+	}
 	iat, exp := wc.IssuedAt.Time().UTC(), wc.Expiry.Time().UTC()
 	if !exp.After(iat) {
 		return nil, fmt.Errorf("creds: verify: exp not after iat: %w", ErrMalformed)
 	}
 	return &Claims{
 		ID: wc.ID, Issuer: wc.Issuer, Subject: wc.Subject, Audience: wc.Audience[0],
-		Scopes: strings.Fields(wc.Scope), CallID: wc.CallID,
+		Scopes: strings.Fields(wc.Scope), CallID: wc.CallID, Actors: actors,
 		IssuedAt: iat, ExpiresAt: exp,
 	}, nil
 }

@@ -59,6 +59,10 @@ type Task struct {
 	ExpiresAt time.Time // zero: no expiry
 
 	calls atomic.Int64
+
+	mu     sync.Mutex
+	shared map[string]*sharedCred // credentials the policy let this task's calls share
+	ended  bool
 }
 
 // CallsUsed is the number of guarded calls attempted under the task.

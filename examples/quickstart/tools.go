@@ -59,7 +59,10 @@ func newToolbox(g *toolguard.Guard, dataDir string) (*toolbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	web := &http.Client{Transport: toolguard.Transport(fakeWeb{})}
+	// creds.Transport attaches the call's credential only to its audience's
+	// origin; toolguard.Transport lets requests reach only the hosts the
+	// decision granted and carries the trace context.
+	web := &http.Client{Transport: creds.Transport(toolguard.Transport(fakeWeb{}))}
 	tb := &toolbox{records: map[string]bool{"rec-17": true, "rec-18": true}}
 
 	readFile := func(_ context.Context, a ReadFileArgs) (string, error) {
@@ -71,9 +74,6 @@ func newToolbox(g *toolguard.Guard, dataDir string) (*toolbox, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL, nil)
 		if err != nil {
 			return "", err
-		}
-		if c, ok := creds.FromContext(ctx); ok {
-			req.Header.Set("Authorization", "Bearer "+c.Token())
 		}
 		resp, err := web.Do(req)
 		if err != nil {

@@ -15,10 +15,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -120,6 +122,9 @@ func RepoRoot() (string, error) {
 	return root, nil
 }
 
+// cacheKey covers the tools module's go.mod and go.sum (the pinned third-party
+// versions) and its own Go files (a program of ours, such as a test server),
+// so that any change to what is built rebuilds it.
 func cacheKey(modDir string, p Program) (string, error) {
 	h := sha256.New()
 	for _, f := range []string{"go.mod", "go.sum"} {
@@ -128,6 +133,18 @@ func cacheKey(modDir string, p Program) (string, error) {
 			return "", fmt.Errorf("toolbuild: tools module %s: %w", modDir, err)
 		}
 		h.Write(b)
+	}
+	err := filepath.WalkDir(modDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		fmt.Fprintf(h, "\x00%s\x00%d\x00", path[len(modDir):], len(b))
+		h.Write(b)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("toolbuild: tools module %s: %w", modDir, err)
 	}
 	fmt.Fprintf(h, "\x00%s\x00%s\x00%s\x00%s/%s", p.Pkg, p.Tags, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return hex.EncodeToString(h.Sum(nil))[:16], nil

@@ -1,0 +1,350 @@
+package creds
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+const (
+	// maxRemoteBody bounds what a JWKS or revocation list may make us read.
+	maxRemoteBody = 1 << 20
+	// maxJWKSKeys bounds the key map; an issuer rotates through a handful.
+	maxJWKSKeys = 64
+	// jwksMinRefetch limits on-demand refetches for unknown kids, so tokens
+	// with made-up kids cannot turn the verifier into a JWKS flooder.
+	jwksMinRefetch      = 30 * time.Second
+	defaultJWKSRefresh  = 5 * time.Minute
+	defaultFetchTimeout = 10 * time.Second
+)
+
+// JWKSHandler serves the minter's public key as an RFC 7517 JWK Set (one OKP
+// Ed25519 key, with kid, alg EdDSA and use sig), for NewRemoteVerifier.
+func (m *Minter) JWKSHandler() http.Handler {
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{
+		Key: m.PublicKey(), KeyID: m.keyID, Algorithm: string(jose.EdDSA), Use: "sig",
+	}}}
+	body, err := json.Marshal(set)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if err != nil { // an Ed25519 key always marshals; fail loudly if not
+			http.Error(w, "jwks unavailable", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		_, _ = w.Write(body)
+	})
+}
+
+// NewRemoteVerifier returns a Verifier for tokens issued by issuer whose keys
+// are published as a JWK Set at jwksURL (for example a Minter's JWKSHandler
+// in another process). It runs exactly the checks of NewVerifier.
+//
+// The JWK Set is loaded before NewRemoteVerifier returns: one that fails to
+// load (an HTTP error, bad JSON) or holds no Ed25519 signing key is an error.
+// It is then refreshed in the background every WithRefreshInterval (default
+// 5m) and, at most every 30s, when a token names a kid not in the set (key
+// rotation). A failed refresh keeps the keys already known. Close stops the
+// refresh.
+//
+// A revocation checker is required, as for NewVerifier: pass
+// WithRevocationChecker(RemoteRevocations(...)) or, by name,
+// NoRevocationCheck(). jwksURL must be https, or http to a loopback address.
+func NewRemoteVerifier(ctx context.Context, jwksURL, issuer string, opts ...RemoteOption) (*Verifier, error) {
+	cfg, err := newRemoteConfig(opts)
+	if err != nil {
+		return nil, fmt.Errorf("creds: remote verifier: %w", err)
+	}
+	if err := checkRemoteURL(jwksURL); err != nil {
+		return nil, fmt.Errorf("creds: remote verifier: jwks url: %w", err)
+	}
+	if cfg.revocations == nil {
+		return nil, errors.New("creds: remote verifier: no revocation checker (pass WithRevocationChecker; NoRevocationCheck to opt out)")
+	}
+	if cfg.refresh == 0 {
+		cfg.refresh = defaultJWKSRefresh
+	}
+	loopCtx, stop := context.WithCancel(context.Background())
+	rk := &remoteKeys{url: jwksURL, client: cfg.client, stop: stop, done: make(chan struct{})}
+	if err := rk.refresh(ctx); err != nil {
+		return nil, fmt.Errorf("creds: remote verifier: %w", err)
+	}
+	v, err := newVerifier(rk, issuer, cfg.revocations, cfg.verifierOpts)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	v.remote = rk
+	go rk.loop(loopCtx, cfg.refresh)
+	return v, nil
+}
+
+// remoteKeys is a JWK Set fetched over HTTP and kept fresh.
+type remoteKeys struct {
+	url    string
+	client *http.Client
+
+	mu   sync.RWMutex
+	keys map[string]ed25519.PublicKey
+
+	fetchMu   sync.Mutex // one fetch at a time
+	lastFetch time.Time  // guarded by fetchMu; wall clock, only for rate limiting
+	failures  atomic.Uint64
+
+	stop context.CancelFunc // ends loop, and any fetch it is making
+	done chan struct{}
+}
+
+func (rk *remoteKeys) verificationKey(ctx context.Context, kid string) (ed25519.PublicKey, error) {
+	if k, ok := rk.lookup(kid); ok {
+		return k, nil
+	}
+	if kid != "" && rk.mayRefetch() {
+		// A failure is counted and the old set kept; the lookup below decides.
+		_ = rk.refresh(ctx)
+		if k, ok := rk.lookup(kid); ok {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("creds: verify: key id %q not in the issuer's JWK Set: %w", kid, ErrSignature)
+}
+
+// lookup finds kid; a token without kid is accepted only when the set has a
+// single key, so the choice is never ambiguous.
+func (rk *remoteKeys) lookup(kid string) (ed25519.PublicKey, bool) {
+	rk.mu.RLock()
+	defer rk.mu.RUnlock()
+	if kid == "" && len(rk.keys) == 1 {
+		for _, k := range rk.keys {
+			return k, true
+		}
+	}
+	k, ok := rk.keys[kid]
+	return k, ok
+}
+
+func (rk *remoteKeys) mayRefetch() bool {
+	rk.fetchMu.Lock()
+	defer rk.fetchMu.Unlock()
+	return time.Since(rk.lastFetch) >= jwksMinRefetch
+}
+
+func (rk *remoteKeys) refresh(ctx context.Context) error {
+	rk.fetchMu.Lock()
+	defer rk.fetchMu.Unlock()
+	rk.lastFetch = time.Now()
+	keys, err := fetchJWKS(ctx, rk.client, rk.url)
+	if err != nil {
+		rk.failures.Add(1)
+		return err
+	}
+	rk.mu.Lock()
+	rk.keys = keys
+	rk.mu.Unlock()
+	return nil
+}
+
+func (rk *remoteKeys) loop(ctx context.Context, every time.Duration) {
+	defer close(rk.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fctx, cancel := context.WithTimeout(ctx, defaultFetchTimeout)
+			_ = rk.refresh(fctx) // counted in failures; the old keys stay
+			cancel()
+		}
+	}
+}
+
+func (rk *remoteKeys) close() {
+	rk.stop()
+	<-rk.done
+}
+
+// fetchJWKS loads a JWK Set and keeps its Ed25519 public signing keys.
+// Keys of other types are skipped (a set may serve several algorithms); a
+// set with none left is an error, since every token would then be refused.
+func fetchJWKS(ctx context.Context, client *http.Client, u string) (map[string]ed25519.PublicKey, error) {
+	body, err := fetchRemote(ctx, client, u, "jwks")
+	if err != nil {
+		return nil, err
+	}
+	var raw struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, fmt.Errorf("jwks: not a JWK Set: %w", err)
+	}
+	if raw.Keys == nil {
+		return nil, errors.New(`jwks: no "keys" member`)
+	}
+	if len(raw.Keys) > maxJWKSKeys {
+		return nil, fmt.Errorf("jwks: %d keys, more than %d", len(raw.Keys), maxJWKSKeys)
+	}
+	keys := make(map[string]ed25519.PublicKey)
+	for _, r := range raw.Keys {
+		var k jose.JSONWebKey
+		if err := k.UnmarshalJSON(r); err != nil {
+			continue // an unsupported key type; not ours to judge
+		}
+		pub, ok := k.Key.(ed25519.PublicKey)
+		if !ok || (k.Use != "" && k.Use != "sig") || (k.Algorithm != "" && k.Algorithm != string(jose.EdDSA)) {
+			continue
+		}
+		if _, dup := keys[k.KeyID]; dup {
+			return nil, fmt.Errorf("jwks: key id %q appears twice", k.KeyID)
+		}
+		keys[k.KeyID] = pub
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("jwks: %d keys, none an Ed25519 (OKP, EdDSA) signing key", len(raw.Keys))
+	}
+	return keys, nil
+}
+
+// fetchRemote GETs u and returns a bounded body; anything but 200 is an error.
+func fetchRemote(ctx context.Context, client *http.Client, u, what string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s: fetch: %w", what, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxRemoteBody))
+		return nil, fmt.Errorf("%s: fetch: HTTP status %d", what, resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRemoteBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: read: %w", what, err)
+	}
+	if len(body) > maxRemoteBody {
+		return nil, fmt.Errorf("%s: body exceeds %d bytes", what, maxRemoteBody)
+	}
+	return body, nil
+}
+
+// checkRemoteURL allows https, and http only to loopback: keys and
+// revocations fetched in clear text could be swapped on the way.
+func checkRemoteURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("invalid URL: %w", err)
+	}
+	switch {
+	case u.Host == "":
+		return errors.New("URL has no host")
+	case u.User != nil:
+		return errors.New("URL must not carry user info")
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("scheme %q: want https (or http to a loopback address)", u.Scheme)
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// RemoteOption configures NewRemoteVerifier and RemoteRevocations. Sealed.
+type RemoteOption interface{ apply(*remoteConfig) }
+
+type remoteConfig struct {
+	client       *http.Client
+	refresh      time.Duration
+	maxStale     time.Duration
+	now          func() time.Time
+	revocations  RevocationChecker
+	verifierOpts []VerifierOption
+}
+
+type remoteOptionFunc func(*remoteConfig)
+
+func (f remoteOptionFunc) apply(c *remoteConfig) { f(c) }
+
+func newRemoteConfig(opts []RemoteOption) (remoteConfig, error) {
+	cfg := remoteConfig{client: &http.Client{Timeout: defaultFetchTimeout}, now: time.Now}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	switch {
+	case cfg.client == nil:
+		return cfg, errors.New("nil HTTP client")
+	case cfg.now == nil:
+		return cfg, errors.New("clock must not be nil")
+	case cfg.refresh < 0:
+		return cfg, fmt.Errorf("refresh interval %s is negative", cfg.refresh)
+	case cfg.maxStale < 0:
+		return cfg, fmt.Errorf("max staleness %s is negative", cfg.maxStale)
+	}
+	return cfg, nil
+}
+
+// WithHTTPClient sets the client used to fetch (default: http.Client with a
+// 10s timeout). Its redirect policy applies.
+func WithHTTPClient(c *http.Client) RemoteOption {
+	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.client = c })
+}
+
+// WithRefreshInterval sets how often the JWK Set (default 5m) or the
+// revocation list (default 5s) is fetched again.
+func WithRefreshInterval(d time.Duration) RemoteOption {
+	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.refresh = d })
+}
+
+// WithMaxStaleness (RemoteRevocations only) is how old the last successfully
+// fetched revocation list may be before Revoked fails closed. Default 30s,
+// never less than the refresh interval.
+func WithMaxStaleness(d time.Duration) RemoteOption {
+	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.maxStale = d })
+}
+
+// WithRemoteClock sets the clock staleness is measured with (default
+// time.Now).
+func WithRemoteClock(now func() time.Time) RemoteOption {
+	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.now = now })
+}
+
+// WithRevocationChecker (NewRemoteVerifier only, required) is where the
+// verifier asks whether a token was revoked.
+func WithRevocationChecker(rc RevocationChecker) RemoteOption {
+	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.revocations = rc })
+}
+
+// WithVerifierOptions (NewRemoteVerifier only) passes clock, leeway and
+// replay options to the verifier.
+func WithVerifierOptions(opts ...VerifierOption) RemoteOption {
+	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.verifierOpts = append(cfg.verifierOpts, opts...) })
+}

@@ -1,0 +1,221 @@
+package creds
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/stretchr/testify/require"
+)
+
+// minterServer serves a minter's endpoints the way a deployment would.
+func minterServer(t *testing.T, m *Minter, authorize func(*http.Request) bool) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle("/jwks", m.JWKSHandler())
+	mux.Handle("/revoked", m.RevocationListHandler())
+	mux.Handle("/introspect", m.IntrospectionHandler(authorize))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestJWKSHandler(t *testing.T) {
+	m := newTestMinter(t, newFakeClock())
+	srv := minterServer(t, m, nil)
+	resp, err := srv.Client().Get(srv.URL + "/jwks")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "application/jwk-set+json", resp.Header.Get("Content-Type"))
+	var raw struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&raw))
+	require.Len(t, raw.Keys, 1)
+	k := raw.Keys[0]
+	require.Equal(t, "OKP", k["kty"])
+	require.Equal(t, "Ed25519", k["crv"])
+	require.Equal(t, "EdDSA", k["alg"])
+	require.Equal(t, "sig", k["use"])
+	require.Equal(t, m.KeyID(), k["kid"])
+	require.NotContains(t, k, "d", "never the private key")
+
+	post, err := srv.Client().Post(srv.URL+"/jwks", "text/plain", nil)
+	require.NoError(t, err)
+	post.Body.Close()
+	require.Equal(t, http.StatusMethodNotAllowed, post.StatusCode)
+}
+
+func TestRemoteVerifierAccepts(t *testing.T) {
+	ctx := context.Background()
+	clk := newFakeClock()
+	m := newTestMinter(t, clk)
+	srv := minterServer(t, m, nil)
+	v, err := NewRemoteVerifier(ctx, srv.URL+"/jwks", defaultIssuer,
+		WithHTTPClient(srv.Client()), WithRevocationChecker(m),
+		WithVerifierOptions(WithVerifierClock(clk.Now)))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, v.Close()); require.NoError(t, v.Close()) })
+
+	r := testRequest()
+	r.Delegation = []string{"user:alice@example.com"}
+	c, err := m.Issue(ctx, r)
+	require.NoError(t, err)
+	claims, err := v.Verify(ctx, c.Token(), r.Audience)
+	require.NoError(t, err)
+	require.Equal(t, "user:alice@example.com", claims.Subject)
+	require.Equal(t, r.Subject, claims.Agent())
+
+	// Same checks as the local verifier: revocation, audience, expiry.
+	_, err = v.Verify(ctx, c.Token(), "https://other.example.com")
+	require.ErrorIs(t, err, ErrAudience)
+	require.NoError(t, m.Revoke(ctx, c.ID))
+	_, err = v.Verify(ctx, c.Token(), r.Audience)
+	require.ErrorIs(t, err, ErrRevoked)
+	c2, err := m.Issue(ctx, r)
+	require.NoError(t, err)
+	clk.Advance(c2.TTL())
+	_, err = v.Verify(ctx, c2.Token(), r.Audience)
+	require.ErrorIs(t, err, ErrExpired)
+}
+
+func TestRemoteVerifierUnknownKeyIsSignatureError(t *testing.T) {
+	ctx := context.Background()
+	clk := newFakeClock()
+	key := mustKey(t)
+	m := newTestMinter(t, clk, WithSigningKey(key))
+	other := newTestMinter(t, clk) // a second issuer with the same iss, another key
+	srv := minterServer(t, m, nil)
+	v, err := NewRemoteVerifier(ctx, srv.URL+"/jwks", defaultIssuer,
+		WithHTTPClient(srv.Client()), WithRevocationChecker(NoRevocationCheck()),
+		WithVerifierOptions(WithVerifierClock(clk.Now)))
+	require.NoError(t, err)
+	defer v.Close()
+	c, err := other.Issue(ctx, testRequest())
+	require.NoError(t, err)
+	for range 3 { // the refetch for an unknown kid is rate limited, not repeated per token
+		_, err = v.Verify(ctx, c.Token(), c.Audience)
+		require.ErrorIs(t, err, ErrSignature)
+		require.ErrorContains(t, err, "not in the issuer's JWK Set")
+	}
+	// A token without kid, made with the published key, is still accepted:
+	// the set has one key, so the choice is unambiguous.
+	tok := forge(t, jose.EdDSA, key, "at+jwt", goodClaims())
+	_, err = v.Verify(ctx, tok, "https://mail.example.com")
+	require.NoError(t, err)
+}
+
+func TestRemoteVerifierJWKSLoadFailures(t *testing.T) {
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	ecJWK, err := json.Marshal(jose.JSONWebKey{Key: &ec.PublicKey, KeyID: "ec", Algorithm: "ES256", Use: "sig"})
+	require.NoError(t, err)
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   string
+	}{
+		{"404", http.StatusNotFound, "not found", "HTTP status 404"},
+		{"500", http.StatusInternalServerError, "", "HTTP status 500"},
+		{"bad JSON", http.StatusOK, "{not json", "not a JWK Set"},
+		{"not a set", http.StatusOK, `{"kty":"OKP"}`, `no "keys" member`},
+		{"empty", http.StatusOK, `{"keys":[]}`, "none an Ed25519"},
+		{"only EC keys", http.StatusOK, `{"keys":[` + string(ecJWK) + `]}`, "none an Ed25519"},
+		{"too large", http.StatusOK, `{"keys":[],"pad":"` + string(make([]byte, maxRemoteBody)) + `"}`, "exceeds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(tt.body))
+			}))
+			defer srv.Close()
+			v, err := NewRemoteVerifier(context.Background(), srv.URL, defaultIssuer,
+				WithHTTPClient(srv.Client()), WithRevocationChecker(NoRevocationCheck()))
+			require.ErrorContains(t, err, tt.want)
+			require.ErrorContains(t, err, "creds: remote verifier: jwks")
+			require.Nil(t, v)
+		})
+	}
+}
+
+func TestNewRemoteVerifierConfig(t *testing.T) {
+	m := newTestMinter(t, newFakeClock())
+	srv := minterServer(t, m, nil)
+	tests := []struct {
+		name string
+		url  string
+		opts []RemoteOption
+		want string
+	}{
+		{"no revocation checker", srv.URL + "/jwks", nil, "no revocation checker"},
+		{"plain http off loopback", "http://keys.example.com/jwks", []RemoteOption{WithRevocationChecker(m)}, "want https"},
+		{"userinfo", "https://u:p@keys.example.com/jwks", []RemoteOption{WithRevocationChecker(m)}, "user info"},
+		{"nil client", srv.URL + "/jwks", []RemoteOption{WithRevocationChecker(m), WithHTTPClient(nil)}, "nil HTTP client"},
+		{"bad verifier option", srv.URL + "/jwks", []RemoteOption{WithRevocationChecker(m), WithVerifierOptions(WithLeeway(time.Hour))}, "leeway"},
+		{"unreachable", "http://127.0.0.1:1/jwks", []RemoteOption{WithRevocationChecker(m)}, "fetch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := append([]RemoteOption{WithHTTPClient(srv.Client())}, tt.opts...)
+			v, err := NewRemoteVerifier(context.Background(), tt.url, defaultIssuer, opts...)
+			require.ErrorContains(t, err, tt.want)
+			require.Nil(t, v)
+		})
+	}
+}
+
+func TestRemoteVerifierBackgroundRefresh(t *testing.T) {
+	ctx := context.Background()
+	clk := newFakeClock()
+	m := newTestMinter(t, clk)
+	var mu sync.Mutex
+	var current http.Handler = m.JWKSHandler()
+	swap := make(chan http.Handler, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		select {
+		case h := <-swap:
+			current = h
+		default:
+		}
+		h := current
+		mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	v, err := NewRemoteVerifier(ctx, srv.URL, defaultIssuer, WithHTTPClient(srv.Client()),
+		WithRevocationChecker(NoRevocationCheck()), WithRefreshInterval(10*time.Millisecond),
+		WithVerifierOptions(WithVerifierClock(clk.Now)))
+	require.NoError(t, err)
+	defer v.Close()
+
+	// The issuer rotates its key; the verifier picks the new set up in the
+	// background, without any token asking for it.
+	rotated := newTestMinter(t, clk)
+	swap <- rotated.JWKSHandler()
+	c, err := rotated.Issue(ctx, testRequest())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, ok := v.remote.lookup(rotated.KeyID())
+		return ok
+	}, 5*time.Second, 10*time.Millisecond)
+	_, err = v.Verify(ctx, c.Token(), c.Audience)
+	require.NoError(t, err)
+
+	// A refresh that fails keeps the known keys.
+	swap <- http.NotFoundHandler()
+	require.Eventually(t, func() bool { return v.remote.failures.Load() > 0 }, 5*time.Second, 10*time.Millisecond)
+	_, err = v.Verify(ctx, c.Token(), c.Audience)
+	require.NoError(t, err)
+}

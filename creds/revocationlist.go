@@ -1,0 +1,212 @@
+package creds
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	defaultRevocationPoll     = 5 * time.Second
+	defaultRevocationMaxStale = 30 * time.Second
+	// maxRevocationEntries bounds the set a remote list can make us hold.
+	maxRevocationEntries = 100_000
+)
+
+// revocationListJSON is the wire form of RevocationListHandler: every revoked
+// jti whose token some verifier could still accept, with its exp (Unix
+// seconds) so a consumer may forget it afterwards.
+type revocationListJSON struct {
+	Issuer  string                `json:"iss"`
+	Time    int64                 `json:"iat"`
+	Revoked []revocationEntryJSON `json:"revoked"`
+}
+
+type revocationEntryJSON struct {
+	ID  string `json:"jti"`
+	Exp int64  `json:"exp"`
+}
+
+// RevocationListHandler serves the ids of the minter's revoked tokens that
+// are not yet past expiry plus the largest leeway, as JSON
+// {"iss", "iat", "revoked": [{"jti", "exp"}]}, for RemoteRevocations. Token
+// ids are not secrets, so the list is public like the JWKS.
+func (m *Minter) RevocationListHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		now := m.now()
+		list := m.ledger.revokedList(now)
+		out := revocationListJSON{Issuer: m.issuer, Time: now.Unix(), Revoked: make([]revocationEntryJSON, len(list))}
+		for i, e := range list {
+			out.Revoked[i] = revocationEntryJSON{ID: e.ID, Exp: e.Exp.Unix()}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		// A cached list would hide a revocation from the next poll.
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(out)
+	})
+}
+
+// RemoteRevocationList is a RevocationChecker backed by a revocation list
+// polled from a Minter's RevocationListHandler in another process.
+//
+// A revocation reaches it at the next poll (WithRefreshInterval, default
+// 5s), or at once through Refresh. It fails closed: when no list could be
+// fetched for longer than WithMaxStaleness (default 30s), Revoked returns
+// an error and the Verifier refuses every token.
+type RemoteRevocationList struct {
+	url      string
+	client   *http.Client
+	now      func() time.Time
+	maxStale time.Duration
+
+	mu      sync.RWMutex
+	revoked map[string]struct{}
+	fetched time.Time // clock time of the last successful fetch
+
+	fetchMu  sync.Mutex
+	failures atomic.Uint64
+
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+var _ RevocationChecker = (*RemoteRevocationList)(nil)
+
+// RemoteRevocations fetches the revocation list at url before it returns (a
+// list that cannot be loaded is an error) and then polls it in the
+// background until Close. url must be https, or http to a loopback address.
+func RemoteRevocations(ctx context.Context, url string, opts ...RemoteOption) (*RemoteRevocationList, error) {
+	cfg, err := newRemoteConfig(opts)
+	if err != nil {
+		return nil, fmt.Errorf("creds: remote revocations: %w", err)
+	}
+	if cfg.revocations != nil || cfg.verifierOpts != nil {
+		return nil, errors.New("creds: remote revocations: WithRevocationChecker and WithVerifierOptions apply to NewRemoteVerifier only")
+	}
+	if err := checkRemoteURL(url); err != nil {
+		return nil, fmt.Errorf("creds: remote revocations: url: %w", err)
+	}
+	if cfg.refresh == 0 {
+		cfg.refresh = defaultRevocationPoll
+	}
+	if cfg.maxStale == 0 {
+		cfg.maxStale = defaultRevocationMaxStale
+	}
+	if cfg.maxStale < cfg.refresh {
+		return nil, fmt.Errorf("creds: remote revocations: max staleness %s is shorter than the poll interval %s", cfg.maxStale, cfg.refresh)
+	}
+	loopCtx, stop := context.WithCancel(context.Background())
+	l := &RemoteRevocationList{
+		url: url, client: cfg.client, now: cfg.now, maxStale: cfg.maxStale,
+		stop: stop, done: make(chan struct{}),
+	}
+	if err := l.Refresh(ctx); err != nil {
+		stop()
+		return nil, err
+	}
+	go l.loop(loopCtx, cfg.refresh)
+	return l, nil
+}
+
+// Revoked reports whether id is on the last fetched list. It fails closed
+// when that list is older than the staleness bound, or after Close.
+func (l *RemoteRevocationList) Revoked(ctx context.Context, id string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("creds: revocation check: %w", err)
+	}
+	if id == "" {
+		return false, errors.New("creds: revocation check: empty id")
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.revoked == nil {
+		return false, errors.New("creds: revocation check: revocation list closed")
+	}
+	if age := l.now().Sub(l.fetched); age > l.maxStale {
+		return false, fmt.Errorf("creds: revocation check: revocation list is %s old (bound %s; %d failed fetches)",
+			age.Truncate(time.Second), l.maxStale, l.failures.Load())
+	}
+	_, ok := l.revoked[id]
+	return ok, nil
+}
+
+// Refresh fetches the list now, e.g. right after a revocation an operator
+// must see take effect. A failure keeps the previous list (until it is
+// stale) and is counted in Failures.
+func (l *RemoteRevocationList) Refresh(ctx context.Context) error {
+	l.fetchMu.Lock()
+	defer l.fetchMu.Unlock()
+	set, err := l.fetch(ctx)
+	if err != nil {
+		l.failures.Add(1)
+		return fmt.Errorf("creds: remote revocations: %w", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.revoked == nil && !l.fetched.IsZero() { // closed
+		return nil
+	}
+	l.revoked, l.fetched = set, l.now()
+	return nil
+}
+
+// Failures counts fetches that failed since the list was created.
+func (l *RemoteRevocationList) Failures() uint64 { return l.failures.Load() }
+
+func (l *RemoteRevocationList) fetch(ctx context.Context) (map[string]struct{}, error) {
+	body, err := fetchRemote(ctx, l.client, l.url, "revocation list")
+	if err != nil {
+		return nil, err
+	}
+	var list revocationListJSON
+	if err := json.Unmarshal(body, &list); err != nil {
+		return nil, fmt.Errorf("revocation list: bad JSON: %w", err)
+	}
+	if list.Revoked == nil {
+		return nil, errors.New(`revocation list: no "revoked" member`)
+	}
+	if len(list.Revoked) > maxRevocationEntries {
+		return nil, fmt.Errorf("revocation list: %d entries, more than %d", len(list.Revoked), maxRevocationEntries)
+	}
+	set := make(map[string]struct{}, len(list.Revoked))
+	for _, e := range list.Revoked {
+		set[e.ID] = struct{}{}
+	}
+	return set, nil
+}
+
+func (l *RemoteRevocationList) loop(ctx context.Context, every time.Duration) {
+	defer close(l.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fctx, cancel := context.WithTimeout(ctx, defaultFetchTimeout)
+			_ = l.Refresh(fctx) // counted; Revoked fails closed once stale
+			cancel()
+		}
+	}
+}
+
+// Close stops polling; afterwards Revoked fails closed. Idempotent.
+func (l *RemoteRevocationList) Close() error {
+	l.stop()
+	<-l.done
+	l.mu.Lock()
+	l.revoked = nil
+	l.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,147 @@
+package creds
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRevocationListHandler(t *testing.T) {
+	ctx := context.Background()
+	clk := newFakeClock()
+	m := newTestMinter(t, clk)
+	srv := minterServer(t, m, nil)
+	get := func() revocationListJSON {
+		resp, err := srv.Client().Get(srv.URL + "/revoked")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+		var l revocationListJSON
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&l))
+		return l
+	}
+	require.Empty(t, get().Revoked)
+	require.NotNil(t, get().Revoked, "an empty list is [], not null")
+
+	short, err := m.Issue(ctx, Request{Subject: "s", Audience: "https://a", TTL: 10 * time.Second})
+	require.NoError(t, err)
+	long, err := m.Issue(ctx, Request{Subject: "s", Audience: "https://a", TTL: time.Minute})
+	require.NoError(t, err)
+	_, err = m.Issue(ctx, Request{Subject: "s", Audience: "https://a"}) // not revoked: not listed
+	require.NoError(t, err)
+	require.NoError(t, m.Revoke(ctx, long.ID))
+	require.NoError(t, m.Revoke(ctx, short.ID))
+	l := get()
+	require.Equal(t, defaultIssuer, l.Issuer)
+	require.Equal(t, []revocationEntryJSON{
+		{ID: short.ID, Exp: short.ExpiresAt.Unix()},
+		{ID: long.ID, Exp: long.ExpiresAt.Unix()},
+	}, l.Revoked)
+
+	// Listed until no verifier could accept the token (exp + max leeway).
+	clk.Advance(10*time.Second + maxLeeway)
+	require.Equal(t, []revocationEntryJSON{{ID: long.ID, Exp: long.ExpiresAt.Unix()}}, get().Revoked)
+}
+
+func TestRemoteRevocations(t *testing.T) {
+	ctx := context.Background()
+	clk := newFakeClock()
+	m := newTestMinter(t, clk)
+	var down atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		m.RevocationListHandler().ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	l, err := RemoteRevocations(ctx, srv.URL, WithHTTPClient(srv.Client()), WithRemoteClock(clk.Now),
+		WithRefreshInterval(10*time.Millisecond), WithMaxStaleness(20*time.Second))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, l.Close()); require.NoError(t, l.Close()) }()
+
+	c, err := m.Issue(ctx, testRequest())
+	require.NoError(t, err)
+	v, err := NewVerifier(m.PublicKey(), defaultIssuer, l, WithVerifierClock(clk.Now))
+	require.NoError(t, err)
+	_, err = v.Verify(ctx, c.Token(), c.Audience)
+	require.NoError(t, err)
+
+	// The poll picks the revocation up in the background.
+	require.NoError(t, m.Revoke(ctx, c.ID))
+	require.Eventually(t, func() bool {
+		revoked, err := l.Revoked(ctx, c.ID)
+		return err == nil && revoked
+	}, 5*time.Second, 10*time.Millisecond)
+	_, err = v.Verify(ctx, c.Token(), c.Audience)
+	require.ErrorIs(t, err, ErrRevoked)
+
+	// The list cannot be refreshed: answers stand until the staleness bound,
+	// then every check fails closed.
+	down.Store(true)
+	require.Error(t, l.Refresh(ctx))
+	clk.Advance(19 * time.Second)
+	c2, err := m.Issue(ctx, testRequest())
+	require.NoError(t, err)
+	_, err = v.Verify(ctx, c2.Token(), c2.Audience)
+	require.NoError(t, err)
+	clk.Advance(2 * time.Second)
+	_, err = v.Verify(ctx, c2.Token(), c2.Audience)
+	require.ErrorContains(t, err, "revocation list is 21s old")
+	require.NotErrorIs(t, err, ErrRevoked)
+	require.Positive(t, l.Failures())
+
+	// Back up: fresh again.
+	down.Store(false)
+	require.NoError(t, l.Refresh(ctx))
+	_, err = v.Verify(ctx, c2.Token(), c2.Audience)
+	require.NoError(t, err)
+}
+
+func TestRemoteRevocationsConfig(t *testing.T) {
+	ctx := context.Background()
+	m := newTestMinter(t, newFakeClock())
+	srv := minterServer(t, m, nil)
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"iss":"x"}`))
+	}))
+	defer bad.Close()
+	tests := []struct {
+		name string
+		url  string
+		opts []RemoteOption
+		want string
+	}{
+		{"404", srv.URL + "/nope", nil, "HTTP status 404"},
+		{"no list", bad.URL, nil, `no "revoked" member`},
+		{"https only", "http://revocations.example.com/", nil, "want https"},
+		{"stale bound below poll", srv.URL + "/revoked", []RemoteOption{WithRefreshInterval(time.Minute), WithMaxStaleness(time.Second)}, "shorter than the poll"},
+		{"verifier option", srv.URL + "/revoked", []RemoteOption{WithRevocationChecker(m)}, "NewRemoteVerifier only"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := RemoteRevocations(ctx, tt.url, append([]RemoteOption{WithHTTPClient(srv.Client())}, tt.opts...)...)
+			require.ErrorContains(t, err, tt.want)
+			require.ErrorContains(t, err, "creds: remote revocations")
+			require.Nil(t, l)
+		})
+	}
+}
+
+func TestRemoteRevocationsClosedFailsClosed(t *testing.T) {
+	m := newTestMinter(t, newFakeClock())
+	srv := minterServer(t, m, nil)
+	l, err := RemoteRevocations(context.Background(), srv.URL+"/revoked", WithHTTPClient(srv.Client()))
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	_, err = l.Revoked(context.Background(), "x")
+	require.ErrorContains(t, err, "closed")
+}
