@@ -130,3 +130,31 @@ const (
 	// would have decided the other way, so flips can be searched for.
 	EventShadowFlip = "ztagent.shadow.flip"
 )
+
+// Decision records as log events (LogSink).
+// EventDecision is the event name of the OpenTelemetry log record a [LogSink]
+// emits for each decision record.
+const EventDecision = "ztagent.decision"
+
+// Attribute keys of decision log records that spans do not carry. The other
+// fields use the span keys of attributes.go and the GenAI conventions.
+const (
+	// KeyProposedBySpanID (string) is the span id of the chat span whose model
+	// turn proposed the call.
+	KeyProposedBySpanID attribute.Key = "ztagent.proposed_by.span_id"
+	// KeyDestinations (string[]) are the destinations derived from the
+	// arguments, as "scheme://host:port", "email:domain" or "path:/p".
+	KeyDestinations attribute.Key = "ztagent.destinations"
+	// KeyDecisionMessages (string[]) are the messages of the decision
+	// reasons, in the order of ztagent.decision.reasons. They are kept out of
+	// spans and belong to the decision record.
+	KeyDecisionMessages attribute.Key = "ztagent.decision.messages"
+	// KeyArgsValues (map) are the recorded argument values, redacted per
+	// decision; absent unless recording them was asked for.
+	KeyArgsValues attribute.Key = "ztagent.args.values"
+	// KeyOutcomeError (string) is the error message of a failed or denied call.
+	KeyOutcomeError attribute.Key = "ztagent.outcome.error"
+	// KeyCallDurationMS (double) is how long the guarded call took, in
+	// milliseconds.
+	KeyCallDurationMS attribute.Key = "ztagent.call.duration_ms"
+)

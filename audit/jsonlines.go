@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -18,17 +19,83 @@ var (
 
 // JSONLines is a Sink that writes one JSON object per line. It is safe for
 // concurrent use: each record is encoded first and written with a single Write
-// under a lock, so lines never interleave.
+// under a lock, so lines never interleave (and, with a hash chain, each line
+// links to the one written before it).
 type JSONLines struct {
 	mu       sync.Mutex
 	w        io.Writer
+	chain    *chain // nil: no hash chain
+	head     string // chain value of the last line written; guarded by mu
+	err      error  // a bad option: every Write fails with it
 	failures atomic.Uint64
 }
 
-// NewJSONLines returns a JSONLines writing to w. With a nil w every Write
-// fails (and is counted) rather than silently dropping records.
-func NewJSONLines(w io.Writer) *JSONLines {
-	return &JSONLines{w: w}
+// JSONLinesOption configures a JSONLines.
+type JSONLinesOption interface{ applyJSONLines(*JSONLines) }
+
+type jsonLinesOptionFunc func(*JSONLines)
+
+func (f jsonLinesOptionFunc) applyJSONLines(j *JSONLines) { f(j) }
+
+// WithHashChain makes the log tamper-evident: every line gets "prev", the
+// chain value of the line before it ("" for the first), and "chain", the
+// HMAC-SHA256 under key of prev followed by the canonical JSON of the record
+// without those two fields. A nil key gives a plain SHA-256 chain, which shows
+// accidental and careless edits but not a rewrite by someone who can run the
+// same code; a key of fewer than [MinKeyLen] bytes makes every Write fail.
+// Check a log with [VerifyJSONLines].
+func WithHashChain(key []byte) JSONLinesOption {
+	return jsonLinesOptionFunc(func(j *JSONLines) {
+		if err := checkKey(key); err != nil {
+			j.err = errors.Join(j.err, err)
+			return
+		}
+		c := chain{}
+		if key != nil {
+			c.key = bytes.Clone(key)
+		}
+		j.chain = &c
+	})
+}
+
+// WithChainHead continues an existing chained log whose last chain value is
+// head (from [VerifyJSONLinesHead] or an earlier [JSONLines.Head]), so that a
+// restarted process appending to the same file keeps one unbroken chain. It
+// needs WithHashChain; a head that is not a chain value of the same kind makes
+// every Write fail.
+func WithChainHead(head string) JSONLinesOption {
+	return jsonLinesOptionFunc(func(j *JSONLines) { j.head = head })
+}
+
+// NewJSONLines returns a JSONLines writing to w. With a nil w, or a bad
+// option, every Write fails (and is counted) rather than silently dropping
+// records.
+func NewJSONLines(w io.Writer, opts ...JSONLinesOption) *JSONLines {
+	j := &JSONLines{w: w}
+	for _, o := range opts {
+		if o == nil {
+			j.err = errors.Join(j.err, errors.New("audit: nil JSONLinesOption"))
+			continue
+		}
+		o.applyJSONLines(j)
+	}
+	if j.head != "" && (j.chain == nil || !validLink(j.head, j.chain.prefix())) {
+		j.err = errors.Join(j.err, errors.New("audit: WithChainHead needs WithHashChain and a chain value of the same kind"))
+	}
+	return j
+}
+
+func validLink(s, prefix string) bool {
+	hexPart, ok := strings.CutPrefix(s, prefix)
+	if !ok || len(hexPart) != 64 {
+		return false
+	}
+	for _, c := range hexPart {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Write encodes r as one line. ctx is not consulted: the record of a call
@@ -45,6 +112,9 @@ func (j *JSONLines) Write(_ context.Context, r *Record) error {
 }
 
 func (j *JSONLines) write(r *Record) error {
+	if j.err != nil {
+		return j.err
+	}
 	if j.w == nil {
 		return errNoWriter
 	}
@@ -58,10 +128,30 @@ func (j *JSONLines) write(r *Record) error {
 	if err := enc.Encode(r); err != nil { // Encode appends the newline
 		return fmt.Errorf("audit: encode record: %w", err)
 	}
+	line := buf.Bytes()
+	var canon []byte
+	if j.chain != nil {
+		var err error
+		if canon, err = canonicalize(bytes.TrimSuffix(line, []byte("\n"))); err != nil {
+			return fmt.Errorf("audit: encode record: %w", err)
+		}
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if _, err := j.w.Write(buf.Bytes()); err != nil {
+	link := ""
+	if j.chain != nil {
+		// Linked under the lock: the order of the chain is the order of the file.
+		link = j.chain.link(j.head, canon)
+		line = appendChain(line, j.head, link)
+	}
+	if _, err := j.w.Write(line); err != nil {
+		// The head stays put: if nothing reached the writer the chain is
+		// intact; if part of the line did, verification will stop there,
+		// which is the truth about this log.
 		return fmt.Errorf("audit: write record: %w", err)
+	}
+	if j.chain != nil {
+		j.head = link
 	}
 	return nil
 }
@@ -73,4 +163,16 @@ func (j *JSONLines) Failures() uint64 {
 		return 0
 	}
 	return j.failures.Load()
+}
+
+// Head is the chain value of the last line written ("" before the first, or
+// without WithHashChain). Publishing it elsewhere from time to time lets
+// [VerifyJSONLinesHead] show lines cut from the end of the log.
+func (j *JSONLines) Head() string {
+	if j == nil {
+		return ""
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.head
 }

@@ -14,7 +14,9 @@ type Reason struct {
 
 // Record is the decision record of one tool call, allowed or denied. Records
 // are written to a [Sink] whatever the trace sampler decides, and hold ids,
-// digests and codes, never secrets or argument values.
+// digests and codes, never secrets. Argument values appear only when the
+// application asked for them, and then less every path the decision said to
+// redact (see [ArgsRecorder]).
 type Record struct {
 	Time           time.Time `json:"time"`
 	TraceID        string    `json:"trace_id,omitempty"`
@@ -28,12 +30,16 @@ type Record struct {
 	Subject        string    `json:"subject,omitempty"`
 	SVIDSerial     string    `json:"svid_serial,omitempty"`
 	ArgsDigest     string    `json:"args_digest,omitempty"`
-	Destinations   []string  `json:"destinations,omitempty"`
-	Allow          bool      `json:"allow"`
-	Code           string    `json:"code,omitempty"`
-	Reasons        []Reason  `json:"reasons,omitempty"`
-	PolicyID       string    `json:"policy_id,omitempty"`
-	PolicyRevision string    `json:"policy_revision,omitempty"`
+	// Args are the argument values as the record shows them: absent unless
+	// recording them was asked for, and then with the redacted paths replaced
+	// by [Redacted] or "hmac-sha256:<hex>". Sinks must not change the map.
+	Args           map[string]any `json:"args,omitempty"`
+	Destinations   []string       `json:"destinations,omitempty"`
+	Allow          bool           `json:"allow"`
+	Code           string         `json:"code,omitempty"`
+	Reasons        []Reason       `json:"reasons,omitempty"`
+	PolicyID       string         `json:"policy_id,omitempty"`
+	PolicyRevision string         `json:"policy_revision,omitempty"`
 	// Approval is "", "approved", "refused" or "unavailable".
 	Approval             string  `json:"approval,omitempty"`
 	CredentialID         string  `json:"credential_id,omitempty"`
@@ -42,11 +48,17 @@ type Record struct {
 	// Shadow is what a candidate policy would have decided, when one is
 	// evaluated beside the enforced policy.
 	Shadow *Shadow `json:"shadow,omitempty"`
-	// Outcome is StatusOK, StatusDenied, StatusError or StatusPanic.
+	// Outcome is StatusOK, StatusDenied, StatusError or StatusPanic, or
+	// StatusAuthorized on the record written before the tool runs.
 	Outcome    string  `json:"outcome"`
 	Error      string  `json:"error,omitempty"`
 	DurationMS float64 `json:"duration_ms"`
 }
+
+// StatusAuthorized is the Outcome of a decision record written after the call
+// was authorized and before the tool runs, by a guard that must not run a tool
+// whose decision went unrecorded. The call's final record follows it.
+const StatusAuthorized = "authorized"
 
 // Sink receives decision records. Implementations must be safe for concurrent
 // use; an error means the record may be lost and should be surfaced or counted.

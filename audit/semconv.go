@@ -15,7 +15,9 @@ const (
 	keyGenAIRequestModel   attribute.Key = "gen_ai.request.model"
 	keyGenAIProviderName   attribute.Key = "gen_ai.provider.name"
 	keyGenAIAgentName      attribute.Key = "gen_ai.agent.name"
-	keyErrorType           attribute.Key = "error.type"
+	// keyGenAIInputMessages is opt-in in the conventions: it holds what users type.
+	keyGenAIInputMessages attribute.Key = "gen_ai.input.messages"
+	keyErrorType          attribute.Key = "error.type"
 )
 
 // Well-known gen_ai.operation.name values.

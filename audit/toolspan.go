@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,14 +26,20 @@ type ToolCall struct {
 	// ArgsDigest is "sha256:<hex>" of the canonical frozen arguments
 	// (ztagent.args.digest). Argument values are never recorded here.
 	ArgsDigest string
+	// Enrich makes the guard add to an execute_tool span that a framework
+	// (an agent SDK) already started, when one is active in ctx, instead of
+	// nesting a second execute_tool span under it. The framework still ends
+	// its span.
+	Enrich bool
 }
 
 // ToolSpan is one "execute_tool {name}" span. Its methods are safe for
 // concurrent use. The zero value records nothing.
 type ToolSpan struct {
-	span   trace.Span
-	tracer trace.Tracer
-	once   sync.Once
+	span     trace.Span
+	tracer   trace.Tracer
+	once     sync.Once
+	borrowed bool // the framework's span: enriched, not ended, by us
 }
 
 // StartToolCall starts an "execute_tool {name}" span (kind INTERNAL) as a child
@@ -67,13 +74,19 @@ func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(attrs...),
 	}
-	if sc, ok := ProposedBy(ctx, c.CallID); ok {
-		opts = append(opts, trace.WithLinks(trace.Link{
-			SpanContext: sc,
-			Attributes:  []attribute.KeyValue{KeyLinkKind.String(LinkKindProposedBy)},
-		}))
-	}
+	link, linked := ProposedBy(ctx, c.CallID)
+	proposedBy := trace.Link{SpanContext: link, Attributes: []attribute.KeyValue{KeyLinkKind.String(LinkKindProposedBy)}}
 	tr := t.get()
+	if existing := trace.SpanFromContext(ctx); c.Enrich && isToolSpan(existing) {
+		existing.SetAttributes(attrs...)
+		if linked {
+			existing.AddLink(proposedBy)
+		}
+		return ctx, &ToolSpan{span: existing, tracer: tr, borrowed: true}
+	}
+	if linked {
+		opts = append(opts, trace.WithLinks(proposedBy))
+	}
 	ctx, span := tr.Start(ctx, spanName(opExecuteTool, c.Name), opts...)
 	return ctx, &ToolSpan{span: span, tracer: tr}
 }
@@ -183,8 +196,18 @@ func (s *ToolSpan) End(o Outcome) {
 			span.SetStatus(codes.Error, statusDescription(status, o))
 		}
 		span.SetAttributes(attrs...)
-		span.End()
+		if !s.borrowed {
+			span.End()
+		}
 	})
+}
+
+// isToolSpan reports whether span is a recording execute_tool span, such as
+// one an agent SDK started around its tool call. Only SDK spans expose their
+// name; any other span is not enriched.
+func isToolSpan(span trace.Span) bool {
+	named, ok := span.(interface{ Name() string })
+	return ok && span.IsRecording() && strings.HasPrefix(named.Name(), opExecuteTool+" ")
 }
 
 func errorType(status, code string) string {

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -21,9 +22,13 @@ type Turn struct {
 	// Number is the turn's position in the conversation, from 1; 0 means
 	// unknown and is not recorded.
 	Number int
-	// Prompt is only digested (ztagent.prompt.digest); its text is never
-	// recorded, because prompts routinely hold personal data and secrets.
+	// Prompt is digested (ztagent.prompt.digest); its text is not recorded,
+	// because prompts routinely hold personal data and secrets.
 	Prompt string
+	// RecordPrompt opts in to recording the prompt text as well, in the
+	// GenAI conventions' opt-in gen_ai.input.messages attribute. Only for
+	// deployments whose trace backend may hold what users type.
+	RecordPrompt bool
 }
 
 // TurnRecorder is one "chat {model}" span and the tool calls its model turn
@@ -64,6 +69,9 @@ func (t *Tracer) StartTurn(ctx context.Context, turn Turn) (context.Context, *Tu
 	}
 	if turn.Prompt != "" {
 		attrs = append(attrs, KeyPromptDigest.String(promptDigest(turn.Prompt)))
+		if turn.RecordPrompt {
+			attrs = append(attrs, keyGenAIInputMessages.String(inputMessages(turn.Prompt)))
+		}
 	}
 	// The context carrying the chat span is dropped on purpose: see above.
 	_, span := t.get().Start(ctx, spanName(opChat, turn.Model),
@@ -142,4 +150,13 @@ func (r *TurnRecorder) End() {
 		span.SetAttributes(KeyTurnToolCallIDs.StringSlice(ids))
 	}
 	span.End()
+}
+
+// inputMessages renders a prompt in the GenAI conventions' message shape.
+func inputMessages(prompt string) string {
+	b, _ := json.Marshal([]map[string]any{{
+		"role":  "user",
+		"parts": []map[string]string{{"type": "text", "content": prompt}},
+	}})
+	return string(b)
 }

@@ -29,6 +29,7 @@ type call struct {
 	input  authz.Input
 	dec    authz.Decision
 	cred   *creds.Credential
+	shared bool // cred belongs to the task, not to this call
 	denied *DeniedError
 }
 
@@ -46,6 +47,7 @@ func (g *Guard) do(ctx context.Context, t *Tool, args frozen, argsErr error, run
 	}
 	ctx, c.span = g.tracer.StartToolCall(ctx, audit.ToolCall{
 		Name: t.Name, CallID: c.id, Effect: string(t.Effect), Risk: string(t.Risk), ArgsDigest: args.digest,
+		Enrich: g.enrichSpans,
 	})
 	c.rec = audit.Record{
 		Time: c.start, CallID: c.id, Tool: t.Name, Effect: string(t.Effect), Risk: string(t.Risk),
@@ -95,6 +97,9 @@ func (c *call) authorize(ctx context.Context, argsErr error) *DeniedError {
 		return d
 	}
 	if d := c.approve(ctx); d != nil {
+		return d
+	}
+	if d := c.g.audit.recordDecision(ctx, c); d != nil {
 		return d
 	}
 	return c.issue(ctx)
@@ -157,6 +162,7 @@ func (c *call) decide(ctx context.Context) *DeniedError {
 	gctx, gs := c.span.StartGuardrail(ctx)
 	dec, err := c.g.decider.Decide(gctx, &c.input)
 	c.dec = dec
+	c.g.audit.recordArgs(c, err)
 	v := audit.Verdict{
 		Allow: err == nil && dec.Allow, PolicyID: dec.PolicyID, PolicyRevision: dec.Revision,
 		ApprovalRequired: dec.Approval.Required,
@@ -255,22 +261,46 @@ func (c *call) askApprover(ctx context.Context) *DeniedError {
 
 func (c *call) issue(ctx context.Context) *DeniedError {
 	grant := c.dec.Credential
-	cred, err := c.g.issuer.Issue(ctx, creds.Request{
-		Subject: c.input.Subject.SPIFFEID, Audience: grant.Audience, Scopes: grant.Scopes,
-		TTL: time.Duration(grant.TTLSeconds) * time.Second, CallID: c.id,
-	})
+	ttl := min(time.Duration(grant.TTLSeconds)*time.Second, c.g.maxCredTTL)
+	req := creds.Request{
+		Subject: c.input.Subject.SPIFFEID, Audience: grant.Audience, Scopes: grant.Scopes, TTL: ttl, CallID: c.id,
+		// Delegation is who the agent acts for, not the agent itself.
+		Delegation: c.input.Principal.Chain[:len(c.input.Principal.Chain)-1],
+	}
+	var cred *creds.Credential
+	var err error
+	if t := task(ctx); t != nil && grant.Reuse == authz.ReuseTask {
+		req.CallID = "" // shared by the task's calls
+		cred, err = c.g.sharedCredential(ctx, t, req)
+		c.shared = true
+		if errors.Is(err, errTaskEnded) {
+			return c.refuse(CodeTaskEnded, "the task has ended", err)
+		}
+	} else {
+		cred, err = c.g.issuer.Issue(ctx, req)
+	}
 	if err == nil && cred == nil {
 		err = errors.New("issuer returned no credential")
 	}
 	if err != nil {
-		c.rec.Allow, c.rec.Code = false, CodeCredentialFailed
-		return deny(c.tool, c.id, CodeCredentialFailed, "no credential could be issued: "+err.Error(), err)
+		return c.refuse(CodeCredentialFailed, "no credential could be issued: "+err.Error(), err)
+	}
+	if cred.TTL() > c.g.maxCredTTL+time.Second || !c.g.now().Before(cred.ExpiresAt) {
+		// The issuer overrode the lifetime we asked for: this credential must
+		// not exist. Revoke it and refuse the call.
+		_ = c.g.revoker.revoke(ctx, cred)
+		return c.refuse(CodeCredentialFailed, fmt.Sprintf("issuer returned a credential living %s, over the %s maximum or already expired", cred.TTL(), c.g.maxCredTTL), nil)
 	}
 	c.cred = cred
 	c.span.CredentialIssued(cred.ID, cred.Audience, cred.TTL())
 	c.rec.CredentialID, c.rec.CredentialAudience = cred.ID, cred.Audience
 	c.rec.CredentialTTLSeconds = cred.TTL().Seconds()
 	return nil
+}
+
+func (c *call) refuse(code, reason string, err error) *DeniedError {
+	c.rec.Allow, c.rec.Code = false, code
+	return deny(c.tool, c.id, code, reason, err)
 }
 
 // execute runs the tool (step 7) and then revokes and records (8, 9) whether
@@ -299,13 +329,10 @@ func (c *call) execute(ctx context.Context, run func(context.Context) error) (er
 }
 
 func (c *call) revoke(ctx context.Context) {
-	// The caller's context may be done already; revocation must still happen.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.g.revokeTimeout)
-	defer cancel()
-	err := c.g.issuer.Revoke(rctx, c.cred.ID)
-	if err != nil {
-		c.g.stats.revokeFailures.Add(1)
+	if c.shared {
+		return // the task's credential: revoked by Task.End
 	}
+	err := c.g.revoker.revoke(ctx, c.cred)
 	c.span.CredentialRevoked(c.cred.ID, err)
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/ztagent/ztagent/audit"
 )
 
 type egressKey struct{}
@@ -35,7 +37,8 @@ func AllowedHosts(ctx context.Context) (hosts []string, ok bool) {
 // a host the decision granted to the call in the request's context; a
 // request made outside a guarded call is refused too. It is the tool's side of
 // "egress limited to the decided destinations". A nil base means
-// http.DefaultTransport.
+// http.DefaultTransport. It also sends the W3C traceparent of the call, so a
+// tool backend in another process joins the same trace.
 func Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -54,5 +57,9 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !slices.Contains(e.hosts, host) {
 		return nil, fmt.Errorf("toolguard: egress to %s refused: not granted to this call", host)
 	}
+	// The tool backend joins the caller's trace (W3C traceparent). The
+	// request is cloned: a RoundTripper must not modify the caller's.
+	req = req.Clone(req.Context())
+	audit.InjectHTTP(req.Context(), req.Header)
 	return t.base.RoundTrip(req)
 }

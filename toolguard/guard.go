@@ -26,9 +26,15 @@ type Guard struct {
 	sink            audit.Sink
 	approver        Approver
 	approvalTimeout time.Duration
-	revokeTimeout   time.Duration
+	maxCredTTL      time.Duration
+	enrichSpans     bool
+	audit           auditSettings // WithStrictAudit, WithRecordArgs (sinkmode.go)
 	now             func() time.Time
+	revoker         *revoker
+	shared          sync.Map // *sharedCred → struct{}: task credentials to refresh
 
+	cancel    context.CancelFunc
+	bg        sync.WaitGroup
 	closeOnce sync.Once
 	closed    atomic.Bool
 	owned     []func() error // components the guard built and must close
@@ -54,6 +60,7 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 	c := config{
 		approvalTimeout: 2 * time.Minute,
 		revokeTimeout:   5 * time.Second,
+		maxCredTTL:      5 * time.Minute,
 		now:             time.Now,
 	}
 	for _, o := range opts {
@@ -73,13 +80,21 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		sink:            c.sink,
 		approver:        c.approver,
 		approvalTimeout: c.approvalTimeout,
-		revokeTimeout:   c.revokeTimeout,
+		maxCredTTL:      c.maxCredTTL,
+		enrichSpans:     c.enrichSpans,
+		audit:           auditSettingsOf(opts),
 		now:             c.now,
 	}
 	if err := g.fillDefaults(ctx, &c); err != nil {
 		_ = g.closeOwned()
 		return nil, err
 	}
+	g.revoker = newRevoker(g.issuer, c.revokeTimeout, &g.stats)
+	bg, cancel := context.WithCancel(context.Background())
+	g.cancel = cancel
+	g.bg.Add(2)
+	go g.revoker.run(bg, &g.bg, g.now)
+	go g.refreshShared(bg, &g.bg)
 	return g, nil
 }
 
@@ -102,6 +117,7 @@ func (g *Guard) fillDefaults(ctx context.Context, c *config) error {
 			return errors.Join(errors.New("toolguard: default policy"), err)
 		}
 		g.decider = eng
+		g.owned = append(g.owned, eng.Close)
 	}
 	if g.issuer == nil {
 		m, err := creds.NewMinter(creds.WithClock(c.now))
@@ -121,8 +137,10 @@ func (g *Guard) fillDefaults(ctx context.Context, c *config) error {
 	return nil
 }
 
-// Close stops what the guard started itself (the dev identity source). Later
-// calls are denied with CodeGuardClosed. Close is idempotent.
+// Close stops what the guard started itself (the dev identity source, the
+// background refresh and revocation retries). Revocations still pending get
+// one last attempt; those that fail are counted as lost. Later calls are
+// denied with CodeGuardClosed. Close is idempotent.
 func (g *Guard) Close(ctx context.Context) error {
 	if g == nil {
 		return nil
@@ -130,6 +148,11 @@ func (g *Guard) Close(ctx context.Context) error {
 	var err error
 	g.closeOnce.Do(func() {
 		g.closed.Store(true)
+		if g.cancel != nil {
+			g.cancel()
+			g.bg.Wait()
+			g.revoker.retryDue(ctx, g.now(), true)
+		}
 		err = g.closeOwned()
 	})
 	return err
@@ -146,14 +169,22 @@ func (g *Guard) closeOwned() error {
 // Stats reports the guard's lossy paths. Nothing is dropped silently: each
 // failure to revoke a credential or to write a decision record is counted.
 type Stats struct {
-	Calls          uint64 // guarded calls attempted
-	Denied         uint64
-	RevokeFailures uint64
-	SinkFailures   uint64
+	Calls           uint64 // guarded calls attempted
+	Denied          uint64
+	RevokeFailures  uint64 // revocations whose first attempt failed (then retried)
+	RevokeRetries   uint64 // retry attempts
+	RevokeLost      uint64 // revocations that never succeeded before giving up
+	RevokeExpired   uint64 // pending revocations overtaken by the credential's expiry
+	RevokePending   uint64 // revocations waiting for a retry now
+	Refreshes       uint64 // task credentials renewed in the background
+	RefreshFailures uint64 // background renewals that failed (the old one serves until expiry)
+	SinkFailures    uint64
 }
 
 type counters struct {
-	calls, denied, revokeFailures, sinkFailures atomic.Uint64
+	calls, denied, sinkFailures                              atomic.Uint64
+	revokeFailures, revokeRetries, revokeLost, revokeExpired atomic.Uint64
+	refreshes, refreshFailures                               atomic.Uint64
 }
 
 // Stats returns a snapshot of the guard's counters.
@@ -162,9 +193,15 @@ func (g *Guard) Stats() Stats {
 		return Stats{}
 	}
 	return Stats{
-		Calls:          g.stats.calls.Load(),
-		Denied:         g.stats.denied.Load(),
-		RevokeFailures: g.stats.revokeFailures.Load(),
-		SinkFailures:   g.stats.sinkFailures.Load(),
+		Calls:           g.stats.calls.Load(),
+		Denied:          g.stats.denied.Load(),
+		RevokeFailures:  g.stats.revokeFailures.Load(),
+		RevokeRetries:   g.stats.revokeRetries.Load(),
+		RevokeLost:      g.stats.revokeLost.Load(),
+		RevokeExpired:   g.stats.revokeExpired.Load(),
+		RevokePending:   uint64(g.revoker.pendingCount()),
+		Refreshes:       g.stats.refreshes.Load(),
+		RefreshFailures: g.stats.refreshFailures.Load(),
+		SinkFailures:    g.stats.sinkFailures.Load(),
 	}
 }

@@ -32,6 +32,8 @@ type config struct {
 	approver        Approver
 	approvalTimeout time.Duration
 	revokeTimeout   time.Duration
+	maxCredTTL      time.Duration
+	enrichSpans     bool
 	now             func() time.Time
 	err             error
 }
@@ -124,6 +126,30 @@ func WithApprovalTimeout(d time.Duration) Option {
 			return errors.New("toolguard: approval timeout must be positive")
 		}
 		c.approvalTimeout = d
+		return nil
+	})
+}
+
+// WithMaxCredentialTTL caps the lifetime of every credential the guard
+// issues (default 5m): requests are clamped to it, and a credential an
+// issuer returns with a longer life is revoked at once and the call denied.
+func WithMaxCredentialTTL(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return errors.New("toolguard: max credential TTL must be positive")
+		}
+		c.maxCredTTL = d
+		return nil
+	})
+}
+
+// WithEnrichFrameworkSpans makes the guard add its attributes, links and
+// events to the execute_tool span an agent framework (an Anthropic or ADK
+// tool runner) already started around the call, instead of nesting a second
+// execute_tool span under it.
+func WithEnrichFrameworkSpans() Option {
+	return optionFunc(func(c *config) error {
+		c.enrichSpans = true
 		return nil
 	})
 }

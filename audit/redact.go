@@ -1,0 +1,228 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Redacted is what a redacted argument value becomes when no HMAC key is set.
+const Redacted = "[redacted]"
+
+// hmacPrefix names the keyed hash of a redacted value, so a reader can tell it
+// from an argument that merely looks like hex.
+const hmacPrefix = "hmac-sha256:"
+
+// MinKeyLen is the shortest HMAC key this package accepts. A shorter key, and
+// in particular an empty one read from an unset variable, is refused rather
+// than used: a guessable key makes the HMAC of a low-entropy secret reversible.
+const MinKeyLen = 16
+
+// argsPathPrefix is how an authorization decision names argument paths:
+// relative to the policy input, whose call.args holds the arguments.
+const argsPathPrefix = "call.args"
+
+// ArgsRecorder turns a call's arguments into the values a decision record may
+// show: a copy with every redacted path replaced. Build it once; it is safe for
+// concurrent use.
+type ArgsRecorder struct {
+	key []byte
+}
+
+// NewArgsRecorder returns an ArgsRecorder. With a nil key redacted values
+// become [Redacted]; with a key of at least [MinKeyLen] bytes they become
+// "hmac-sha256:<hex>" of their canonical JSON, so that equal values can be
+// correlated across records without being readable. Any other key is an error.
+func NewArgsRecorder(hmacKey []byte) (*ArgsRecorder, error) {
+	if err := checkKey(hmacKey); err != nil {
+		return nil, err
+	}
+	var key []byte
+	if hmacKey != nil {
+		key = bytes.Clone(hmacKey)
+	}
+	return &ArgsRecorder{key: key}, nil
+}
+
+func checkKey(key []byte) error {
+	if key != nil && len(key) < MinKeyLen {
+		return fmt.Errorf("audit: HMAC key of %d bytes is shorter than %d", len(key), MinKeyLen)
+	}
+	return nil
+}
+
+// RedactArgs is NewArgsRecorder(hmacKey) followed by Record(args, redact).
+func RedactArgs(args json.RawMessage, redact []string, hmacKey []byte) (map[string]any, error) {
+	r, err := NewArgsRecorder(hmacKey)
+	if err != nil {
+		return nil, err
+	}
+	return r.Record(args, redact)
+}
+
+// Record decodes args, which must be a JSON object (or null, giving nil), and
+// returns it with the values at the redact paths replaced.
+//
+// A path is dotted and relative to the arguments ("body", "to.0",
+// "headers.authorization"); the decision form "call.args.body" is accepted
+// too, and "call.args" alone redacts every argument. A numeric segment picks
+// an array element and "*" every key or element; any other segment that meets
+// an array applies to each element, because the safe reading of an unclear
+// path is the one that hides more. Arrays and objects not on a path are copied
+// untouched. Keys that contain dots are matched too ("api.key" in "api.key").
+// Paths that name nothing are ignored: a policy may list fields some calls
+// lack. On error nothing is returned, so no value escapes a failed redaction.
+func (a *ArgsRecorder) Record(args json.RawMessage, redact []string) (map[string]any, error) {
+	if a == nil {
+		return nil, errors.New("audit: nil ArgsRecorder")
+	}
+	v, err := decodeArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, nil
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("audit: arguments are a JSON %s, not an object", jsonKind(v))
+	}
+	var root any = obj
+	for _, p := range redact {
+		for _, segs := range argPaths(p) {
+			if root, err = a.redactAt(root, segs); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return root.(map[string]any), nil
+}
+
+func decodeArgs(args []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(args))
+	dec.UseNumber() // numbers stay exactly as the policy saw them
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("audit: arguments are not valid JSON: %w", err)
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, errors.New("audit: arguments have data after the JSON value")
+	}
+	return v, nil
+}
+
+// argPaths reads one redact entry as every argument path it can mean. The
+// literal reading is kept beside the stripped one: an argument may itself be
+// called "call", and redacting both is the safe choice.
+func argPaths(p string) [][]string {
+	p = strings.TrimSpace(p)
+	switch {
+	case p == "":
+		return nil
+	case p == argsPathPrefix:
+		return [][]string{{"*"}}
+	case strings.HasPrefix(p, argsPathPrefix+"."):
+		return [][]string{strings.Split(strings.TrimPrefix(p, argsPathPrefix+"."), "."), strings.Split(p, ".")}
+	default:
+		return [][]string{strings.Split(p, ".")}
+	}
+}
+
+// redactAt returns v with the value at segs replaced. It copies every object
+// and array on the way down, so the caller's decoded value is never shared
+// with, or changed through, the record.
+func (a *ArgsRecorder) redactAt(v any, segs []string) (any, error) {
+	if len(segs) == 0 {
+		return a.mask(v)
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			out[k] = val
+		}
+		if segs[0] == "*" {
+			for k, val := range x {
+				r, err := a.redactAt(val, segs[1:])
+				if err != nil {
+					return nil, err
+				}
+				out[k] = r
+			}
+			return out, nil
+		}
+		// "a.b.c" may name key "a" then "b.c", or key "a.b" then "c", ...
+		for i := 1; i <= len(segs); i++ {
+			k := strings.Join(segs[:i], ".")
+			val, ok := out[k]
+			if !ok {
+				continue
+			}
+			r, err := a.redactAt(val, segs[i:])
+			if err != nil {
+				return nil, err
+			}
+			out[k] = r
+		}
+		return out, nil
+	case []any:
+		out := append([]any(nil), x...)
+		if i, err := strconv.Atoi(segs[0]); err == nil && strconv.Itoa(i) == segs[0] {
+			if i >= 0 && i < len(out) {
+				r, err := a.redactAt(out[i], segs[1:])
+				if err != nil {
+					return nil, err
+				}
+				out[i] = r
+			}
+			return out, nil
+		}
+		rest := segs
+		if segs[0] == "*" {
+			rest = segs[1:]
+		}
+		for i := range out {
+			r, err := a.redactAt(out[i], rest)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	default:
+		return v, nil // a path through a scalar names nothing
+	}
+}
+
+// mask replaces one value.
+func (a *ArgsRecorder) mask(v any) (any, error) {
+	if a.key == nil {
+		return Redacted, nil
+	}
+	canon, err := marshalCanonical(v)
+	if err != nil {
+		return nil, fmt.Errorf("audit: redact: %w", err)
+	}
+	mac := hmac.New(sha256.New, a.key)
+	mac.Write(canon)
+	return hmacPrefix + hex.EncodeToString(mac.Sum(nil)), nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	default:
+		return "number"
+	}
+}
