@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -105,20 +104,10 @@ func (cfg BundleConfig) resolve() (BundleConfig, error) {
 }
 
 func (cfg BundleConfig) check() error {
-	u, err := url.Parse(cfg.URL)
+	if err := checkServiceURL(cfg.URL); err != nil {
+		return err
+	}
 	switch {
-	case cfg.URL == "":
-		return errors.New("URL is empty")
-	case err != nil:
-		return fmt.Errorf("URL: %w", err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("URL %q: scheme must be http or https", cfg.URL)
-	case u.Host == "":
-		return fmt.Errorf("URL %q has no host", cfg.URL)
-	case u.User != nil:
-		return errors.New("URL holds credentials: they would end up in errors and logs; use Client for authentication")
-	case u.RawQuery != "" || u.Fragment != "":
-		return fmt.Errorf("URL %q: the query or fragment belongs in Resource", cfg.URL)
 	case cfg.Resource == "":
 		return errors.New("Resource is empty")
 	case cfg.MinDelay < 0 || cfg.MaxDelay < 0:

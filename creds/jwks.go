@@ -161,7 +161,15 @@ func (rk *remoteKeys) refresh(ctx context.Context) error {
 }
 
 func (rk *remoteKeys) loop(ctx context.Context, every time.Duration) {
-	defer close(rk.done)
+	// Failures are counted in refresh; the old keys stay.
+	pollEvery(ctx, rk.done, every, rk.refresh)
+}
+
+// pollEvery calls refresh every interval, each call bounded by the fetch
+// timeout, until ctx ends; it closes done on return. The remote JWKS and the
+// remote revocation list both poll this way.
+func pollEvery(ctx context.Context, done chan struct{}, every time.Duration, refresh func(context.Context) error) {
+	defer close(done)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -170,7 +178,7 @@ func (rk *remoteKeys) loop(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 			fctx, cancel := context.WithTimeout(ctx, defaultFetchTimeout)
-			_ = rk.refresh(fctx) // counted in failures; the old keys stay
+			_ = refresh(fctx)
 			cancel()
 		}
 	}

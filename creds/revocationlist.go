@@ -186,19 +186,8 @@ func (l *RemoteRevocationList) fetch(ctx context.Context) (map[string]struct{}, 
 }
 
 func (l *RemoteRevocationList) loop(ctx context.Context, every time.Duration) {
-	defer close(l.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fctx, cancel := context.WithTimeout(ctx, defaultFetchTimeout)
-			_ = l.Refresh(fctx) // counted; Revoked fails closed once stale
-			cancel()
-		}
-	}
+	// Failures are counted in Refresh; Revoked fails closed once stale.
+	pollEvery(ctx, l.done, every, l.Refresh)
 }
 
 // Close stops polling; afterwards Revoked fails closed. Idempotent.
