@@ -65,12 +65,15 @@ type Call struct {
 // Destination is where a call reaches, derived from the arguments by code and
 // already canonical (punycode host, cleaned path).
 type Destination struct {
-	Kind    string `json:"kind"` // "url" | "path" | "email"
+	Kind    string `json:"kind"` // "url" | "path" | "email" | "argv"
 	Scheme  string `json:"scheme,omitempty"`
 	Host    string `json:"host,omitempty"` // for email: the domain
 	Port    int    `json:"port,omitempty"`
 	Path    string `json:"path,omitempty"`
 	Address string `json:"address,omitempty"` // email address
+	// Flagged marks a command-line argument ("argv") that begins with '-':
+	// the program would read it as an option, not as data.
+	Flagged bool `json:"flagged,omitempty"`
 }
 
 // Context is what the conversation carries into the call, in particular the

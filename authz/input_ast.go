@@ -88,6 +88,9 @@ func destinationsTerm(ds []Destination) *ast.Term {
 		if d.Port != 0 {
 			o.Insert(ast.StringTerm("port"), ast.IntNumberTerm(d.Port))
 		}
+		if d.Flagged {
+			o.Insert(ast.StringTerm("flagged"), ast.BooleanTerm(true))
+		}
 		ts[i] = ast.NewTerm(o)
 	}
 	return ast.ArrayTerm(ts...)

@@ -3,13 +3,18 @@ package toolguard
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"os"
 	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 
 	"github.com/ztagent/ztagent/authz"
 )
@@ -31,13 +36,26 @@ func URLArg(field string) Dest { return Dest{kind: "url", field: field} }
 func EmailArg(field string) Dest { return Dest{kind: "email", field: field} }
 
 // PathArg declares that the argument field holds file paths, which must stay
-// under root (an absolute directory).
+// under root (an absolute directory that exists when the call is made). A
+// path is refused when it contains "..", is outside root lexically (a
+// sibling such as /srv/data2 is outside /srv/data), or reaches outside root
+// through a symlink; the check opens root with os.Root. Inside the tool,
+// OpenFile and ReadFile open only the authorized paths, through os.Root again,
+// so a symlink swapped in after the decision does not escape either.
 func PathArg(field, root string) Dest { return Dest{kind: "path", field: field, root: root} }
+
+// ArgvArg declares that the argument field holds command-line arguments (a
+// string or an array of strings) that the tool passes to a program. Each
+// becomes a destination of kind "argv"; one that begins with '-' (after
+// leading white space) is flagged, because a program reads it as an option —
+// "--output=/etc/cron.d/x", "-oProxyCommand=…" — not as the data the tool
+// meant. The default policy denies flagged arguments (argument_injection).
+func ArgvArg(field string) Dest { return Dest{kind: "argv", field: field} }
 
 func (d Dest) validate() error {
 	switch {
 	case d.kind == "":
-		return errors.New("zero Dest: use URLArg, EmailArg or PathArg")
+		return errors.New("zero Dest: use URLArg, EmailArg, PathArg or ArgvArg")
 	case d.field == "":
 		return fmt.Errorf("%s destination: empty field", d.kind)
 	case d.kind == "path" && !filepath.IsAbs(d.root):
@@ -73,6 +91,8 @@ func (d Dest) derive(v string) (authz.Destination, error) {
 		return canonicalURL(v)
 	case "email":
 		return canonicalEmail(v)
+	case "argv":
+		return argvDestination(v)
 	default:
 		return resolvePath(d.root, v)
 	}
@@ -110,8 +130,30 @@ func fieldStrings(args any, field string) ([]string, error) {
 	}
 }
 
+// hostProfile is UTS #46 processing as the WHATWG URL standard does it
+// (nontransitional, bidi and joiner rules), so the host the policy sees is
+// the punycode name a browser or Go's resolver would look up: "bücher.example"
+// is "xn--bcher-kva.example", fullwidth and ideographic dots are dots, and a
+// Cyrillic "аpple.com" is "xn--pple-43d.com", which no allowlist holding
+// apple.com matches. '_' stays allowed: it is common in real DNS names.
+var hostProfile = idna.New(
+	idna.MapForLookup(),
+	idna.Transitional(false),
+	idna.BidiRule(),
+	idna.CheckJoiners(true),
+	idna.CheckHyphens(true),
+	idna.StrictDomainName(false),
+)
+
 func canonicalURL(raw string) (authz.Destination, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
+	raw = strings.TrimSpace(raw)
+	if i := strings.IndexFunc(raw, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' || r == ' ' }); i >= 0 {
+		// Browsers strip tabs and newlines and read '\' as '/'; Go does
+		// not. Two parsers reading one string differently is how a check
+		// and a request disagree, so neither reading is guessed.
+		return authz.Destination{}, errors.New("URL contains white space, control characters or '\\'")
+	}
+	u, err := url.Parse(raw)
 	if err != nil {
 		return authz.Destination{}, errors.New("not a URL")
 	}
@@ -119,7 +161,7 @@ func canonicalURL(raw string) (authz.Destination, error) {
 	if scheme != "http" && scheme != "https" {
 		return authz.Destination{}, fmt.Errorf("scheme %q is not http or https", u.Scheme)
 	}
-	if u.User != nil {
+	if u.User != nil || strings.Contains(u.Host, "@") {
 		return authz.Destination{}, errors.New("URL carries userinfo")
 	}
 	if u.Opaque != "" {
@@ -139,6 +181,8 @@ func canonicalURL(raw string) (authz.Destination, error) {
 			return authz.Destination{}, fmt.Errorf("bad port %q", p)
 		}
 		port = n
+	} else if strings.HasSuffix(u.Host, ":") {
+		return authz.Destination{}, errors.New("empty port")
 	}
 	p := "/"
 	if u.Path != "" {
@@ -166,23 +210,51 @@ func canonicalEmail(raw string) (authz.Destination, error) {
 	return authz.Destination{Kind: "email", Host: domain, Address: a.Address[:at+1] + domain}, nil
 }
 
-// canonicalHost lower-cases a DNS name and normalizes IP literals. Anything
-// ambiguous is refused rather than guessed: internationalized names (until
-// IDNA mapping lands) and numeric forms such as 0x7f.1 or 2130706433 that
-// resolvers read as IPv4 addresses.
+// canonicalHost returns the one spelling of a host that the policy, the
+// egress transport and the dialer all compare: IPv6 literals in RFC 5952
+// form (an IPv4-mapped address is its IPv4 address), IPv4 in dotted quad
+// whatever form it was written in, names lower-case punycode without the
+// trailing dot. What cannot be read unambiguously is refused. It does no DNS
+// lookup: it runs on the hot path of every call.
 func canonicalHost(h string) (string, error) {
-	h = strings.TrimSuffix(strings.ToLower(h), ".")
 	if h == "" {
 		return "", errors.New("empty host")
 	}
-	if a, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
-		if a.Zone() != "" {
-			return "", errors.New("IP literal with a zone")
-		}
-		return a.Unmap().String(), nil
+	if strings.ContainsRune(h, ':') || strings.HasPrefix(h, "[") {
+		return canonicalIPv6(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"))
 	}
-	labels := strings.Split(h, ".")
-	for _, l := range labels {
+	if strings.ContainsRune(h, '%') {
+		return "", errors.New("percent-encoded host")
+	}
+	if !utf8.ValidString(h) {
+		return "", errors.New("host is not valid UTF-8")
+	}
+	ascii, err := hostProfile.ToASCII(h)
+	if err != nil {
+		return "", fmt.Errorf("host %q is not a valid internationalized domain name", h)
+	}
+	if ascii != h {
+		// A mapping must land on a name that maps to itself, or the
+		// policy and a later lookup could read two different names.
+		if again, err := hostProfile.ToASCII(ascii); err != nil || again != ascii {
+			return "", fmt.Errorf("host %q has no stable ASCII form", h)
+		}
+	}
+	ascii = strings.TrimSuffix(ascii, ".")
+	if ascii == "" {
+		return "", errors.New("empty host")
+	}
+	if endsInNumber(ascii) {
+		a, err := parseIPv4(ascii)
+		if err != nil {
+			return "", fmt.Errorf("host %q: %w", h, err)
+		}
+		return a.String(), nil
+	}
+	if len(ascii) > 253 {
+		return "", fmt.Errorf("host %q is too long", h)
+	}
+	for _, l := range strings.Split(ascii, ".") {
 		if l == "" || len(l) > 63 {
 			return "", fmt.Errorf("bad host %q", h)
 		}
@@ -192,45 +264,81 @@ func canonicalHost(h string) (string, error) {
 			}
 		}
 	}
-	if last := labels[len(labels)-1]; isNumericLabel(last) {
-		return "", fmt.Errorf("host %q: ambiguous numeric form", h)
-	}
-	return h, nil
+	return ascii, nil
 }
 
-func isNumericLabel(l string) bool {
-	if strings.HasPrefix(l, "0x") {
-		return true
+// canonicalIPv6 parses an IPv6 literal. An IPv4-mapped address
+// (::ffff:7f00:1) is the IPv4 address: the kernel dials it as such. Other
+// forms that embed an IPv4 address (::127.0.0.1, 64:ff9b::7f00:1 for NAT64,
+// 2002::/16 for 6to4) stay IPv6 here — they are different addresses — and
+// the egress checks judge them by the IPv4 address they carry
+// (embeddedIPv4).
+func canonicalIPv6(s string) (string, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is6() {
+		return "", fmt.Errorf("host %q is not an IPv6 address", s)
 	}
-	for _, c := range l {
-		if c < '0' || c > '9' {
-			return false
-		}
+	if a.Zone() != "" {
+		return "", errors.New("IP literal with a zone")
 	}
-	return true
+	return a.Unmap().String(), nil
 }
 
-// resolvePath resolves p under root. It refuses ".." outright: no legitimate
-// tool call needs it, and cleaning it away would hide an attempted escape.
-// Symlinks are resolved where the file is opened (a later release adds an
-// os.Root based opener).
-func resolvePath(root, p string) (authz.Destination, error) {
-	if p == "" || strings.ContainsRune(p, 0) {
-		return authz.Destination{}, errors.New("empty or NUL path")
+// argvDestination flags an argument that a program would read as an option.
+// Leading white space is skipped because some tools trim before exec.
+func argvDestination(v string) (authz.Destination, error) {
+	if strings.ContainsRune(v, 0) {
+		return authz.Destination{}, errors.New("argument contains NUL")
+	}
+	return authz.Destination{Kind: "argv", Flagged: strings.HasPrefix(strings.TrimLeft(v, " \t\r\n\v\f"), "-")}, nil
+}
+
+// lexicalPath places p under root without touching the file system: it
+// refuses "..", NUL and control characters, percent-encoded dots and
+// separators (a tool that decodes them later would escape), and anything
+// outside root after cleaning. filepath.Rel compares whole path elements, so
+// /srv/data2 is not under /srv/data however the strings share a prefix.
+func lexicalPath(root, p string) (full, rel string, err error) {
+	if p == "" || strings.IndexFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return "", "", errors.New("empty path or control characters in path")
 	}
 	for _, part := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
 		if part == ".." {
-			return authz.Destination{}, errors.New("path contains '..'")
+			return "", "", errors.New("path contains '..'")
 		}
 	}
+	if l := strings.ToLower(p); strings.Contains(l, "%2e") || strings.Contains(l, "%2f") || strings.Contains(l, "%5c") {
+		return "", "", errors.New("path contains percent-encoded dots or separators")
+	}
 	root = filepath.Clean(root)
-	full := filepath.Clean(p)
+	full = filepath.Clean(p)
 	if !filepath.IsAbs(full) {
 		full = filepath.Join(root, full)
 	}
-	rel, err := filepath.Rel(root, full)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return authz.Destination{}, fmt.Errorf("path is outside %s", root)
+	rel, err = filepath.Rel(root, full)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", "", fmt.Errorf("path is outside %s", root)
+	}
+	return full, rel, nil
+}
+
+// resolvePath resolves p under root and checks through os.Root that it does
+// not leave root by a symlink. A path that does not exist yet is accepted (a
+// tool may create it) unless a directory on its way escapes. The check is
+// repeated where the file is opened (OpenFile), which is what holds when a
+// symlink is swapped in after the decision.
+func resolvePath(root, p string) (authz.Destination, error) {
+	full, rel, err := lexicalPath(root, p)
+	if err != nil {
+		return authz.Destination{}, err
+	}
+	r, err := os.OpenRoot(filepath.Clean(root))
+	if err != nil {
+		return authz.Destination{}, fmt.Errorf("root %s cannot be opened", filepath.Clean(root))
+	}
+	defer r.Close()
+	if _, err := r.Stat(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return authz.Destination{}, fmt.Errorf("path %s cannot be resolved under %s (a symlink that leaves it?)", rel, filepath.Clean(root))
 	}
 	return authz.Destination{Kind: "path", Path: full}, nil
 }

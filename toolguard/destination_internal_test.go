@@ -2,6 +2,8 @@ package toolguard
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -22,6 +24,29 @@ func TestCanonicalURL(t *testing.T) {
 		{"https://[::ffff:127.0.0.1]/", "127.0.0.1", 443, "/"}, // IPv4-mapped IPv6 is the IPv4 address
 		{"https://[2001:DB8::1]/", "2001:db8::1", 443, "/"},
 		{"  https://example.com/  ", "example.com", 443, "/"},
+		// Every IPv4 notation browsers and inet_aton accept is the address it names.
+		{"http://0x7f.1/", "127.0.0.1", 80, "/"},
+		{"http://0x7f000001/", "127.0.0.1", 80, "/"},
+		{"http://2130706433/", "127.0.0.1", 80, "/"},
+		{"http://017700000001/", "127.0.0.1", 80, "/"},
+		{"http://127.1/", "127.0.0.1", 80, "/"},
+		{"http://0177.0.0.01/", "127.0.0.1", 80, "/"},
+		{"http://0x7F.0x0.0X0.0x1/", "127.0.0.1", 80, "/"},
+		{"http://169.254.43518/", "169.254.169.254", 80, "/"},
+		{"http://012.0.0.1/", "10.0.0.1", 80, "/"}, // leading zero is octal
+		{"http://127.0.0.1./", "127.0.0.1", 80, "/"},
+		{"http://0/", "0.0.0.0", 80, "/"},
+		{"https://[::ffff:7f00:1]/", "127.0.0.1", 443, "/"},
+		{"https://[::127.0.0.1]/", "::7f00:1", 443, "/"}, // a different address; egress judges its embedded IPv4
+		{"https://[64:ff9b::7f00:1]/", "64:ff9b::7f00:1", 443, "/"},
+		// IDNA: punycode, case and dot mapping as browsers do.
+		{"https://bücher.example/", "xn--bcher-kva.example", 443, "/"},
+		{"https://B%C3%BCcher.example/", "xn--bcher-kva.example", 443, "/"},
+		{"https://ｅｘａｍｐｌｅ．ｃｏｍ/", "example.com", 443, "/"},
+		{"https://example。com/", "example.com", 443, "/"},
+		{"https://аpple.com/", "xn--pple-43d.com", 443, "/"}, // Cyrillic а: not apple.com
+		{"https://xn--pple-43d.com/", "xn--pple-43d.com", 443, "/"},
+		{"https://my_host.example/", "my_host.example", 443, "/"},
 	}
 	for _, tc := range ok {
 		t.Run(tc.in, func(t *testing.T) {
@@ -33,9 +58,13 @@ func TestCanonicalURL(t *testing.T) {
 	bad := []string{
 		"", "example.com", "ftp://example.com/", "file:///etc/passwd", "javascript:alert(1)",
 		"https://user:pw@example.com/", "https://example.com@evil.example/",
-		"http://0x7f.1/", "http://0x7f000001/", "http://2130706433/", "http://017700000001/", "http://127.1/",
-		"https://bücher.example/", "https://exa mple.com/", "https://example.com:0/", "https://example.com:99999/",
+		"http://0x100.1/", "http://256.0.0.1/", "http://1.2.3.4.5/", "http://4294967296/", "http://4294967423.0.0.1/",
+		"http://08.0.0.1/", "http://0x7g.1/", "http://foo.0x10/", "http://example.123/",
+		"https://exa mple.com/", "https://example.com:0/", "https://example.com:99999/", "https://example.com:/",
 		"https://[fe80::1%25eth0]/", "https://.example.com/", "https://example..com/", "https:///path",
+		"https://%31%32%37.0.0.1/", "https://ex%25ample.com/", "https://example.com%2f@evil.example/",
+		"http://evil.example\\@example.com/", "https://exam\tple.com/", "https://-lead.example/",
+		"https://xn--zz.example/", "https://a\u200db.example/", "https://[::1/", "https://[1.2.3.4]/",
 	}
 	for _, in := range bad {
 		t.Run("bad "+in, func(t *testing.T) {
@@ -56,16 +85,48 @@ func TestCanonicalEmail(t *testing.T) {
 }
 
 func TestResolvePath(t *testing.T) {
-	d, err := resolvePath("/srv/data", "notes/a.txt")
-	require.NoError(t, err)
-	require.Equal(t, "/srv/data/notes/a.txt", d.Path)
-	d, err = resolvePath("/srv/data/", "/srv/data/./b.txt")
-	require.NoError(t, err)
-	require.Equal(t, "/srv/data/b.txt", d.Path)
-	for _, in := range []string{"", "../x", "/srv/data/../../etc/shadow", "/srv/database/x", "/etc/passwd", "a/../../b", "a\x00b", `..\x`} {
-		_, err := resolvePath("/srv/data", in)
+	base := t.TempDir()
+	root := filepath.Join(base, "data")
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "notes"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(base, "data2"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(base, "secret"), []byte("s"), 0o600))
+	require.NoError(t, os.Symlink(filepath.Join(base, "secret"), filepath.Join(root, "leak")))
+	require.NoError(t, os.Symlink(base, filepath.Join(root, "up")))
+	require.NoError(t, os.Symlink("notes", filepath.Join(root, "inside")))
+
+	for in, want := range map[string]string{
+		"notes/a.txt":                  filepath.Join(root, "notes/a.txt"),
+		root + "/./b.txt":              filepath.Join(root, "b.txt"),
+		"inside/x":                     filepath.Join(root, "inside/x"), // a symlink that stays inside
+		root:                           root,
+		"new-file-that-does-not-exist": filepath.Join(root, "new-file-that-does-not-exist"),
+	} {
+		d, err := resolvePath(root, in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, d.Path)
+	}
+	for _, in := range []string{
+		"", "../x", root + "/../../etc/shadow", base + "/data2/x", base + "/database/x", "/etc/passwd", "a/../../b",
+		"a\x00b", `..\x`, "leak", "up/secret", "up/data2/new", "%2e%2e/secret", "a%2Fb", "a\nb",
+	} {
+		_, err := resolvePath(root, in)
 		require.Error(t, err, "%q", in)
 	}
+	_, err := resolvePath(filepath.Join(base, "missing-root"), "x")
+	require.Error(t, err, "a root that does not exist denies")
+}
+
+func TestArgvDestination(t *testing.T) {
+	for in, flagged := range map[string]bool{
+		"main": false, "file.txt": false, "a-b": false, "": false,
+		"-x": true, "--output=/tmp/x": true, " \t-oProxyCommand=sh": true, "-": true,
+	} {
+		d, err := argvDestination(in)
+		require.NoError(t, err)
+		require.Equal(t, authz.Destination{Kind: "argv", Flagged: flagged}, d, "%q", in)
+	}
+	_, err := argvDestination("a\x00b")
+	require.Error(t, err)
 }
 
 func TestDestinationsFieldShapes(t *testing.T) {

@@ -2,31 +2,57 @@ package toolguard
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/netip"
 	"slices"
-	"strings"
+	"sync"
 
 	"github.com/ztagent/ztagent/audit"
+	"github.com/ztagent/ztagent/authz"
 )
 
 type egressKey struct{}
 
-// egress is the set of hosts a decision granted to one call.
-type egress struct{ hosts []string }
+// egress is what the decision granted to one call: the hosts it may reach
+// (canonical, as canonicalHost writes them), whether granted names may
+// resolve to private addresses, and the file paths it may open.
+type egress struct {
+	hosts        []string
+	allowPrivate bool
+	files        []fileGrant
+}
 
-func withEgress(ctx context.Context, hosts []string) context.Context {
-	h := make([]string, 0, len(hosts))
-	for _, s := range hosts {
-		h = append(h, strings.ToLower(strings.TrimSuffix(s, ".")))
+func (e *egress) granted(host string) bool { return slices.Contains(e.hosts, host) }
+
+// withGrant puts the decision's grant into the tool's context. Hosts are
+// canonicalized like destinations, so "Docs.Example.com." and "0x7f.1" in a
+// policy compare as the transport and dialer see them; a host that cannot be
+// canonicalized can never match and is dropped.
+func withGrant(ctx context.Context, eg authz.Egress, decls []Dest, dests []authz.Destination) context.Context {
+	e := &egress{allowPrivate: eg.AllowPrivate, hosts: make([]string, 0, len(eg.Hosts))}
+	for _, s := range eg.Hosts {
+		if h, err := canonicalHost(s); err == nil {
+			e.hosts = append(e.hosts, h)
+		}
 	}
-	return context.WithValue(ctx, egressKey{}, &egress{hosts: h})
+	e.files = fileGrants(decls, dests)
+	return context.WithValue(ctx, egressKey{}, e)
+}
+
+func egressFrom(ctx context.Context) (*egress, bool) {
+	e, ok := ctx.Value(egressKey{}).(*egress)
+	return e, ok && e != nil
 }
 
 // AllowedHosts returns the hosts the decision granted to the call running
 // under ctx. Outside a guarded call it returns none, and ok is false.
 func AllowedHosts(ctx context.Context) (hosts []string, ok bool) {
-	e, ok := ctx.Value(egressKey{}).(*egress)
+	e, ok := egressFrom(ctx)
 	if !ok {
 		return nil, false
 	}
@@ -36,30 +62,139 @@ func AllowedHosts(ctx context.Context) (hosts []string, ok bool) {
 // Transport returns an http.RoundTripper that lets a request through only to
 // a host the decision granted to the call in the request's context; a
 // request made outside a guarded call is refused too. It is the tool's side of
-// "egress limited to the decided destinations". A nil base means
-// http.DefaultTransport. It also sends the W3C traceparent of the call, so a
+// "egress limited to the decided destinations".
+//
+// Every request is checked, and an http.Client sends each redirect hop as a
+// request of its own, so a redirect to a host that was not granted is
+// refused before it is sent. The host is compared in canonical form (IPv4 in
+// any notation, IDNA, trailing dot). The address actually connected is
+// checked too, after DNS, so a granted name that resolves — or rebinds — to a
+// loopback, private, link-local or metadata address is refused unless the
+// decision allows it (authz.Egress.AllowPrivate).
+//
+// A nil base means a transport like http.DefaultTransport whose dialer is
+// Dialer() — the address is checked before the connection is made — and
+// which uses no proxy (through a proxy the connected address would be the
+// proxy's). A base of your own is checked on the connection it returns,
+// before the request is written; give it Dialer() or DialControl to refuse
+// the connection itself. It also sends the W3C traceparent of the call, so a
 // tool backend in another process joins the same trace.
 func Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
-		base = http.DefaultTransport
+		base = guardedBase()
 	}
 	return &egressTransport{base: base}
 }
 
+// guardedBase is shared so that connections are pooled across calls; each
+// reuse is checked again against the call that reuses it (GotConn).
+var guardedBase = sync.OnceValue(func() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	t.DialContext = Dialer().DialContext
+	t.DialTLSContext = nil
+	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	return t
+})
+
 type egressTransport struct{ base http.RoundTripper }
 
 func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	e, ok := req.Context().Value(egressKey{}).(*egress)
+	refuse := func(err error) (*http.Response, error) {
+		if req.Body != nil {
+			_ = req.Body.Close() // RoundTrip must close the body, even on error
+		}
+		return nil, err
+	}
+	e, ok := egressFrom(req.Context())
 	if !ok {
-		return nil, fmt.Errorf("toolguard: egress to %s refused: request is not made within a guarded call", req.URL.Host)
+		return refuse(fmt.Errorf("toolguard: egress to %s refused: request is not made within a guarded call", req.URL.Host))
 	}
-	host := strings.ToLower(strings.TrimSuffix(req.URL.Hostname(), "."))
-	if !slices.Contains(e.hosts, host) {
-		return nil, fmt.Errorf("toolguard: egress to %s refused: not granted to this call", host)
+	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+		return refuse(fmt.Errorf("toolguard: egress refused: scheme %q", req.URL.Scheme))
 	}
+	if req.URL.User != nil {
+		return refuse(errors.New("toolguard: egress refused: URL carries userinfo"))
+	}
+	host, err := canonicalHost(req.URL.Hostname())
+	if err != nil {
+		return refuse(fmt.Errorf("toolguard: egress refused: %w", err))
+	}
+	if !e.granted(host) {
+		return refuse(fmt.Errorf("toolguard: egress to %s refused: not granted to this call", host))
+	}
+	if req.Host != "" && req.Host != req.URL.Host {
+		// A Host header naming another site would reach it through a
+		// shared front end (virtual hosting) while the check saw this one.
+		h := req.Host
+		if hh, _, err := net.SplitHostPort(h); err == nil {
+			h = hh
+		}
+		if ch, err := canonicalHost(h); err != nil || !e.granted(ch) {
+			return refuse(fmt.Errorf("toolguard: egress refused: Host header %q is not granted to this call", req.Host))
+		}
+	}
+	// The connection a request gets — new or reused from the pool — is
+	// checked before the request is written on it. A refused connection
+	// is closed, so nothing is sent.
+	var (
+		mu      sync.Mutex
+		connErr error
+	)
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		if info.Conn == nil {
+			return
+		}
+		if err := e.checkConn(info.Conn.RemoteAddr()); err != nil {
+			mu.Lock()
+			connErr = err
+			mu.Unlock()
+			_ = info.Conn.Close()
+		}
+	}}
+	ctx := httptrace.WithClientTrace(req.Context(), trace)
 	// The tool backend joins the caller's trace (W3C traceparent). The
 	// request is cloned: a RoundTripper must not modify the caller's.
-	req = req.Clone(req.Context())
-	audit.InjectHTTP(req.Context(), req.Header)
-	return t.base.RoundTrip(req)
+	out := req.Clone(ctx)
+	if a, err := netip.ParseAddr(host); err == nil && host != req.URL.Hostname() {
+		// "2130706433" or "0x7f.1" was checked as 127.0.0.1; Go's resolver
+		// would look it up in DNS as a name instead. Dial what was checked.
+		out.URL.Host = a.String()
+		if a.Is6() {
+			out.URL.Host = "[" + out.URL.Host + "]"
+		}
+		if p := req.URL.Port(); p != "" {
+			out.URL.Host = net.JoinHostPort(a.String(), p)
+		}
+	}
+	audit.InjectHTTP(ctx, out.Header)
+	resp, err := t.base.RoundTrip(out)
+	mu.Lock()
+	cerr := connErr
+	mu.Unlock()
+	if cerr != nil {
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
+		return nil, cerr
+	}
+	return resp, err
+}
+
+// checkConn checks the address a connection reached. A connection whose
+// peer is not an IP address (a unix socket, a test pipe) carries no
+// address to judge and passes.
+func (e *egress) checkConn(addr net.Addr) error {
+	if addr == nil {
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		if tcp, ok := addr.(*net.TCPAddr); ok {
+			ap = tcp.AddrPort()
+		} else {
+			return nil
+		}
+	}
+	return e.checkAddr(ap.Addr())
 }

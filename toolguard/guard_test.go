@@ -114,7 +114,7 @@ func TestFailClosedAtEveryStep(t *testing.T) {
 			tool: toolguard.Tool{Name: "drop_table", Effect: toolguard.Destructive}, code: toolguard.CodeApprovalFailed},
 		{name: "approver times out", opts: opt(toolguard.WithApprover(slow), toolguard.WithApprovalTimeout(20*time.Millisecond)),
 			tool: toolguard.Tool{Name: "drop_table", Effect: toolguard.Destructive}, code: toolguard.CodeApprovalFailed},
-		{name: "bad destination", tool: fetchTool, args: DocArgs{URL: "http://0x7f.1/"}, code: toolguard.CodeBadDestination},
+		{name: "bad destination", tool: fetchTool, args: DocArgs{URL: "http://0x100.1/"}, code: toolguard.CodeBadDestination},
 		{name: "path escape", tool: toolguard.Tool{Name: "read_doc", Effect: toolguard.Read, Destinations: []toolguard.Dest{toolguard.PathArg("path", "/srv/data")}},
 			args: DocArgs{Path: "/srv/data/../../etc/shadow"}, code: toolguard.CodeBadDestination},
 		{name: "identity expired", tool: fetchTool, args: DocArgs{URL: "https://docs.example.com/"},

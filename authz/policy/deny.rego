@@ -16,9 +16,18 @@ deny contains {"code": "destination_not_allowed", "message": sprintf("destinatio
 }
 
 # A destination the policy cannot classify cannot be checked, so it denies.
-deny contains {"code": "destination_kind_unknown", "message": sprintf("destination kind %q is not one of url, email, path", [object.get(d, "kind", "")])} if {
+deny contains {"code": "destination_kind_unknown", "message": sprintf("destination kind %q is not one of url, email, path, argv", [object.get(d, "kind", "")])} if {
 	some d in destinations
 	not object.get(d, "kind", "") in known_kinds
+}
+
+# A command-line argument that begins with '-' is read by the program as an
+# option ("--output=/etc/cron.d/x", "-oProxyCommand=..."), not as the data the
+# tool meant to pass: argument injection. The guard flags it (toolguard.ArgvArg).
+deny contains {"code": "argument_injection", "message": "a command-line argument begins with '-' and would be read as an option"} if {
+	some d in destinations
+	object.get(d, "kind", "") == "argv"
+	object.get(d, "flagged", false) != false
 }
 
 # An external effect sends data outside the trust domain; with no destination

@@ -119,3 +119,22 @@ test_unknown_effect_when_missing if {
 	d := decide(json.remove(base_input, ["tool/effect"]))
 	codes(d) == {"unknown_effect"}
 }
+
+test_argument_injection if {
+	d := decide(with_input({"call": {"destinations": [{"kind": "argv"}, {"kind": "argv", "flagged": true}]}}))
+	d.allow == false
+	codes(d) == {"argument_injection"}
+}
+
+test_argument_injection_not_flagged_is_allowed if {
+	d := decide(with_input({"call": {"destinations": [{"kind": "argv"}, {"kind": "argv", "flagged": false}]}}))
+	d.allow == true
+}
+
+# A flagged value that is not a boolean is still flagged: only an absent or
+# false flag passes.
+test_argument_injection_flag_of_any_type_denies if {
+	d := decide(with_input({"call": {"destinations": [{"kind": "argv", "flagged": "yes"}]}}))
+	d.allow == false
+	codes(d) == {"argument_injection"}
+}

@@ -20,7 +20,8 @@ known_effects := {"read", "write", "destructive", "external"}
 # confined by the guard's root instead.
 host_kinds := {"url", "email"}
 
-known_kinds := host_kinds | {"path"}
+# "argv": command-line arguments a tool passes to a program (argument_injection).
+known_kinds := host_kinds | {"path", "argv"}
 
 destinations := ds if {
 	ds := input.call.destinations

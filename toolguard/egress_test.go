@@ -1,0 +1,200 @@
+package toolguard_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ztagent/ztagent/authz"
+	"github.com/ztagent/ztagent/internal/digest"
+	"github.com/ztagent/ztagent/toolguard"
+)
+
+// The controls of the adversarial corpus: what the corpus refuses is
+// refused for its reason, not because the setup cannot work at all.
+func TestEgressAllowsWhatTheDecisionGrants(t *testing.T) {
+	vic, hits := victim(t)
+	target := "http://docs.example.com:" + port(t, vic) + "/"
+
+	// A granted name that resolves to loopback is reached when the decision
+	// allows private addresses, through the guarded dialer and through a
+	// base transport of one's own.
+	for _, guarded := range []bool{true, false} {
+		base := &http.Transport{DialContext: resolverDialer(map[string]string{"docs.example.com": "127.0.0.1"}, guarded)}
+		client := &http.Client{Transport: toolguard.Transport(base)}
+		require.NoError(t, fetchWith(t, grantingDecider(true, "docs.example.com"), client, target))
+		base.CloseIdleConnections()
+	}
+	require.EqualValues(t, 2, hits.Load())
+
+	// A redirect to another granted host is followed.
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://api.example.com:"+port(t, vic)+"/", http.StatusFound)
+	}))
+	defer front.Close()
+	base := &http.Transport{DialContext: resolverDialer(map[string]string{"docs.example.com": "127.0.0.1", "api.example.com": "127.0.0.1"}, true)}
+	defer base.CloseIdleConnections()
+	client := &http.Client{Transport: toolguard.Transport(base)}
+	require.NoError(t, fetchWith(t, grantingDecider(true, "docs.example.com", "API.Example.COM."), client, "http://docs.example.com:"+port(t, front)+"/"))
+	require.EqualValues(t, 3, hits.Load())
+
+	// An IP literal the decision granted is reached without allow_private:
+	// the policy judged that very address.
+	client = &http.Client{Transport: toolguard.Transport(&http.Transport{DialContext: toolguard.Dialer().DialContext})}
+	require.NoError(t, fetchWith(t, grantingDecider(false, "127.0.0.1"), client, vic.URL))
+	require.EqualValues(t, 4, hits.Load())
+	// ... and in any notation.
+	require.NoError(t, fetchWith(t, grantingDecider(false, "0x7f.1"), client, "http://2130706433:"+port(t, vic)+"/"))
+	require.EqualValues(t, 5, hits.Load())
+}
+
+func TestEgressRefusesHostHeaderAndNonHTTP(t *testing.T) {
+	vic, hits := victim(t)
+	f := newFixture(t, toolguard.WithDecider(grantingDecider(false, "127.0.0.1")))
+	client := &http.Client{Transport: toolguard.Transport(vic.Client().Transport)}
+	fn, err := toolguard.Wrap(f.guard, toolguard.Tool{Name: "fetch", Effect: toolguard.Read}, func(ctx context.Context, _ DocArgs) (string, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, vic.URL, nil)
+		if err != nil {
+			return "", err
+		}
+		req.Host = "internal.example" // virtual host behind the granted front end
+		_, err = client.Do(req)
+		return "", err
+	})
+	require.NoError(t, err)
+	_, err = fn(context.Background(), DocArgs{})
+	require.ErrorContains(t, err, "Host header")
+	require.Zero(t, hits.Load())
+}
+
+func TestDialControlOutsideAGuardedCall(t *testing.T) {
+	vic, hits := victim(t)
+	_, err := toolguard.Dialer().DialContext(context.Background(), "tcp", vic.Listener.Addr().String())
+	require.ErrorContains(t, err, "not within a guarded call")
+	require.Zero(t, hits.Load())
+}
+
+// The nil-base transport dials through Dialer: a granted name that is
+// loopback (here "localhost", resolved by the system without network) is
+// refused at dial time.
+func TestDefaultTransportDialsThroughDialControl(t *testing.T) {
+	vic, hits := victim(t)
+	client := &http.Client{Transport: toolguard.Transport(nil), Timeout: 10 * time.Second}
+	err := fetchWith(t, grantingDecider(false, "localhost"), client, "http://localhost:"+port(t, vic)+"/")
+	require.ErrorContains(t, err, "toolguard: egress")
+	require.Zero(t, hits.Load())
+}
+
+func TestAllowPrivateIsParsedStrictly(t *testing.T) {
+	for src, want := range map[string]bool{
+		`decision := {"allow": true, "egress": {"hosts": ["a"], "allow_private": true}}`: true,
+		`decision := {"allow": true, "egress": {"hosts": ["a"]}}`:                        false,
+	} {
+		eng, err := authz.New(context.Background(), authz.WithModule("p.rego", "package p\n"+src), authz.WithQuery("data.p.decision"))
+		require.NoError(t, err)
+		d, err := eng.Decide(context.Background(), &authz.Input{})
+		require.NoError(t, err)
+		require.Equal(t, want, d.Egress.AllowPrivate)
+		require.NoError(t, eng.Close())
+	}
+}
+
+func TestOpenFileOnlyThroughTheGrantedRoot(t *testing.T) {
+	base, root := pathTree(t)
+	f := newFixture(t)
+	var got []byte
+	var errs []error
+	fn, err := toolguard.WrapJSON(f.guard, readDocTool(root), func(ctx context.Context, args json.RawMessage) (json.RawMessage, error) {
+		var a struct{ Path string }
+		require.NoError(t, json.Unmarshal(args, &a))
+		b, err := toolguard.ReadFile(ctx, a.Path)
+		got = b
+		for _, other := range []string{"notes/../../secret", filepath.Join(base, "secret"), filepath.Join(base, "data2", "loot.md"), "leak", "inner/secret"} {
+			_, err := toolguard.ReadFile(ctx, other)
+			errs = append(errs, err)
+		}
+		return nil, err
+	})
+	require.NoError(t, err)
+	_, err = fn(context.Background(), mustJSON(t, map[string]string{"path": filepath.Join(root, "notes", "a.txt")}))
+	require.NoError(t, err)
+	require.Equal(t, "ok", string(got))
+	for _, e := range errs {
+		require.Error(t, e, "only the authorized path opens")
+	}
+	// A directory grant covers what is below it, still through os.Root.
+	fn, err = toolguard.WrapJSON(f.guard, readDocTool(root), func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+		b, err := toolguard.ReadFile(ctx, "notes/a.txt")
+		got = b
+		return nil, err
+	})
+	require.NoError(t, err)
+	_, err = fn(context.Background(), mustJSON(t, map[string]string{"path": "notes"}))
+	require.NoError(t, err)
+	require.Equal(t, "ok", string(got))
+
+	_, err = toolguard.ReadFile(context.Background(), filepath.Join(root, "notes", "a.txt"))
+	require.ErrorContains(t, err, "not within a guarded call")
+	_, err = os.Stat(filepath.Join(root, "notes", "a.txt"))
+	require.NoError(t, err)
+}
+
+// TOCTOU: the tool runs on the frozen copy the policy judged. Changing the
+// caller's value after the decision changes nothing, and the digest in the
+// record is the digest of exactly what the tool received.
+func TestToolRunsOnTheFrozenAuthorizedCopy(t *testing.T) {
+	args := DocArgs{URL: "https://docs.example.com/a", Tags: map[string]string{"k": "v"}}
+	var seenInput *authz.Input
+	eng := testEngine(t)
+	dec := deciderFunc(func(ctx context.Context, in *authz.Input) (authz.Decision, error) {
+		d, err := eng.Decide(ctx, in)
+		// The caller's value changes after the decision, before the tool runs.
+		args.URL = "https://evil.example/"
+		args.Tags["k"] = "tampered"
+		seenInput = in
+		return d, err
+	})
+	f := newFixture(t, toolguard.WithDecider(dec))
+	var p probe
+	fetch := wrap(t, f.guard, fetchTool, p.fn)
+	_, err := fetch(context.Background(), args)
+	require.NoError(t, err)
+	require.Equal(t, "https://docs.example.com/a", p.args.URL)
+	require.Equal(t, map[string]string{"k": "v"}, p.args.Tags)
+
+	ran, err := json.Marshal(p.args)
+	require.NoError(t, err)
+	var canon any
+	require.NoError(t, json.Unmarshal(ran, &canon))
+	ranCanon, err := json.Marshal(canon)
+	require.NoError(t, err)
+	rec := f.sink.last(t)
+	require.Equal(t, digest.Of(ranCanon), rec.ArgsDigest, "the record's digest is the digest of what ran")
+	require.Equal(t, seenInput.Call.ArgsDigest, rec.ArgsDigest)
+	require.JSONEq(t, string(ranCanon), string(seenInput.Call.Args))
+
+	// WrapJSON: the raw bytes the caller holds change after the decision.
+	raw := []byte(`{"url":"https://docs.example.com/b"}`)
+	var got json.RawMessage
+	dec2 := deciderFunc(func(ctx context.Context, in *authz.Input) (authz.Decision, error) {
+		copy(raw[9:], "http://evil.example/")
+		return eng.Decide(ctx, in)
+	})
+	f2 := newFixture(t, toolguard.WithDecider(dec2))
+	fn, err := toolguard.WrapJSON(f2.guard, fetchTool, func(_ context.Context, a json.RawMessage) (json.RawMessage, error) {
+		got = a
+		return nil, nil
+	})
+	require.NoError(t, err)
+	_, err = fn(context.Background(), raw)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"url":"https://docs.example.com/b"}`, string(got))
+	require.Equal(t, digest.Of(got), f2.sink.last(t).ArgsDigest)
+}

@@ -1,0 +1,85 @@
+package toolguard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ztagent/ztagent/authz"
+)
+
+// fileGrant is one authorized path destination and the declared root it
+// lies under.
+type fileGrant struct{ root, path string }
+
+// fileGrants pairs each authorized path destination with the root of the
+// PathArg that derived it.
+func fileGrants(decls []Dest, dests []authz.Destination) []fileGrant {
+	var out []fileGrant
+	for _, d := range dests {
+		if d.Kind != "path" {
+			continue
+		}
+		for _, decl := range decls {
+			if decl.kind != "path" {
+				continue
+			}
+			if _, _, err := lexicalPath(decl.root, d.Path); err == nil {
+				out = append(out, fileGrant{root: filepath.Clean(decl.root), path: d.Path})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// OpenFile opens name for the guarded call running under ctx, as
+// os.OpenFile would, but only if name is one of the call's authorized path
+// destinations (declared with PathArg) or lies below one, and only through
+// os.Root at the declared root: ".." and symlinks that leave the root fail
+// at open time, so a symlink swapped in after the decision does not escape.
+// name is what the tool received, absolute or relative to the root.
+// Outside a guarded call nothing is opened.
+func OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (*os.File, error) {
+	e, ok := egressFrom(ctx)
+	if !ok {
+		return nil, fmt.Errorf("toolguard: open %s refused: not within a guarded call", name)
+	}
+	for _, g := range e.files {
+		full, rel, err := lexicalPath(g.root, name)
+		if err != nil || !within(g.path, full) {
+			continue
+		}
+		r, err := os.OpenRoot(g.root)
+		if err != nil {
+			return nil, fmt.Errorf("toolguard: open %s: %w", name, err)
+		}
+		defer r.Close()
+		f, err := r.OpenFile(rel, flag, perm)
+		if err != nil {
+			return nil, fmt.Errorf("toolguard: open %s: %w", name, err)
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("toolguard: open %s refused: not a path authorized for this call", name)
+}
+
+// ReadFile reads a whole file through OpenFile.
+func ReadFile(ctx context.Context, name string) ([]byte, error) {
+	f, err := OpenFile(ctx, name, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(f)
+	return b, errors.Join(err, f.Close())
+}
+
+// within reports whether p is dir or below it, comparing whole elements.
+func within(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
