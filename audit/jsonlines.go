@@ -12,6 +12,10 @@ import (
 	"sync/atomic"
 )
 
+// lineBufs holds encode buffers: the line is written before write returns
+// (appendChain copies it when it grows), so a buffer is free again after.
+var lineBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 var (
 	errNoWriter  = errors.New("audit: JSONLines has no writer")
 	errNilRecord = errors.New("audit: nil record")
@@ -121,8 +125,14 @@ func (j *JSONLines) write(r *Record) error {
 	if r == nil {
 		return errNilRecord
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := lineBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 64<<10 { // one huge record does not stay in the pool
+			lineBufs.Put(buf)
+		}
+	}()
+	enc := json.NewEncoder(buf)
 	// Records are read by people and log tools, not embedded in HTML.
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(r); err != nil { // Encode appends the newline

@@ -40,6 +40,9 @@ type Record struct {
 	Reasons        []Reason       `json:"reasons,omitempty"`
 	PolicyID       string         `json:"policy_id,omitempty"`
 	PolicyRevision string         `json:"policy_revision,omitempty"`
+	// Cached says the decision was served from the decision cache, which
+	// reuses only decisions the policy marked cacheable.
+	Cached bool `json:"cached,omitempty"`
 	// Approval is "", "approved", "refused" or "unavailable".
 	Approval             string  `json:"approval,omitempty"`
 	CredentialID         string  `json:"credential_id,omitempty"`

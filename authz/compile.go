@@ -17,6 +17,7 @@ type compiled struct {
 	id       string // the query
 	revision string
 	source   string
+	cache    *decisionCache // nil: decisions are not reused
 }
 
 // settings are what every compile of an engine shares.
@@ -25,6 +26,8 @@ type settings struct {
 	unsafe   map[string]struct{}
 	regoOpts []func(*rego.Rego)
 	schemas  []ArgSchema // nil: no lint
+	// cacheSize > 0 gives each compiled revision its own decision cache.
+	cacheSize int
 }
 
 // compile turns a policy set into a prepared query. It runs off the hot
@@ -67,6 +70,7 @@ func (s *settings) compile(ctx context.Context, ps PolicySet) (*compiled, error)
 		id:       s.query,
 		revision: revision(n.modules, n.canonical, s.query),
 		source:   n.source,
+		cache:    newDecisionCache(s.cacheSize, scanReads(n.modules)),
 	}, nil
 }
 

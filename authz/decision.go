@@ -1,10 +1,12 @@
 package authz
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // Decision is what a policy returns for one tool call. Only Allow == true
@@ -25,6 +27,14 @@ type Decision struct {
 	// Shadow is what the shadow policy (Engine.LoadShadow) would have
 	// decided, when one is loaded. It never changes Allow.
 	Shadow *ShadowResult `json:"-"`
+	// CacheTTL is how long the policy lets this decision be reused for the
+	// same input (the decision document's cache.ttl_seconds); 0 means never.
+	// Only an engine built with WithDecisionCache reuses decisions, and only
+	// within the rules described there.
+	CacheTTL time.Duration `json:"-"`
+	// Cached says the decision was served from the decision cache, not
+	// evaluated for this call.
+	Cached bool `json:"-"`
 }
 
 // Reason explains a decision with a stable, machine-readable Code.
@@ -61,6 +71,12 @@ const (
 // Egress lists the hosts the call may reach.
 type Egress struct {
 	Hosts []string `json:"hosts"`
+	// AllowPrivate lets the call's connections reach loopback, private,
+	// link-local, unique-local and shared (CGNAT) addresses when a granted
+	// host name resolves to one. Without it the guard's egress transport and
+	// dialer refuse them (DNS rebinding). Cloud metadata endpoints stay
+	// refused unless granted as an IP literal in Hosts.
+	AllowPrivate bool `json:"allow_private,omitempty"`
 }
 
 // denied is the decision returned with every *Error: no permission at all,
@@ -105,29 +121,38 @@ func failureMessage(code string) string {
 
 // parseDecision turns the value of the query into a Decision. It is strict
 // about types because a policy bug must deny, not be read as a permissive
-// zero value.
+// zero value. It reads the OPA value directly (evaluate asks rego for the
+// term, not for a Go map), which saves a JSON round trip per decision; the
+// rules are encoding/json's: unknown keys are ignored, null is the zero value,
+// any other type mismatch is an error.
 func parseDecision(v any) (Decision, *Error) {
-	doc, ok := v.(map[string]any)
-	if !ok {
-		return Decision{}, &Error{Code: CodeBadDecision, Err: fmt.Errorf("decision is %T, want an object", v)}
+	var val ast.Value
+	switch x := v.(type) {
+	case *ast.Term:
+		val = x.Value
+	case ast.Value:
+		val = x
+	default:
+		conv, err := ast.InterfaceToValue(v)
+		if err != nil {
+			return Decision{}, &Error{Code: CodeBadDecision, Err: err}
+		}
+		val = conv
 	}
-	rawAllow, ok := doc["allow"]
+	doc, ok := val.(ast.Object)
 	if !ok {
+		return Decision{}, &Error{Code: CodeBadDecision, Err: fmt.Errorf("decision is %s, want an object", ast.ValueName(val))}
+	}
+	rawAllow := doc.Get(keyAllow)
+	if rawAllow == nil {
 		return Decision{}, &Error{Code: CodeUndefined, Err: errors.New("decision has no allow")}
 	}
-	if _, ok := rawAllow.(bool); !ok {
-		return Decision{}, &Error{Code: CodeNotBoolean, Err: fmt.Errorf("allow is %T, want a boolean", rawAllow)}
+	allow, ok := rawAllow.Value.(ast.Boolean)
+	if !ok {
+		return Decision{}, &Error{Code: CodeNotBoolean, Err: fmt.Errorf("allow is %s, want a boolean", ast.ValueName(rawAllow.Value))}
 	}
-
-	// Round trip through JSON so encoding/json does the type checking of
-	// every nested field (reasons of the wrong type, ttl_seconds as a string...).
-	b, err := json.Marshal(doc)
-	if err != nil {
-		return Decision{}, &Error{Code: CodeBadDecision, Err: err}
-	}
-	var d Decision
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&d); err != nil {
+	d := Decision{Allow: bool(allow)}
+	if err := d.decodeRest(doc); err != nil {
 		return Decision{}, &Error{Code: CodeBadDecision, Err: err}
 	}
 	if err := d.validate(); err != nil {
@@ -140,6 +165,192 @@ func parseDecision(v any) (Decision, *Error) {
 		d.Reasons = []Reason{}
 	}
 	return d, nil
+}
+
+var (
+	keyAllow        = ast.StringTerm("allow")
+	keyReasons      = ast.StringTerm("reasons")
+	keyCode         = ast.StringTerm("code")
+	keyMessage      = ast.StringTerm("message")
+	keyApproval     = ast.StringTerm("approval")
+	keyRequired     = ast.StringTerm("required")
+	keyReason       = ast.StringTerm("reason")
+	keyCredential   = ast.StringTerm("credential")
+	keyAudience     = ast.StringTerm("audience")
+	keyScopes       = ast.StringTerm("scopes")
+	keyTTLSeconds   = ast.StringTerm("ttl_seconds")
+	keyReuse        = ast.StringTerm("reuse")
+	keyEgress       = ast.StringTerm("egress")
+	keyHosts        = ast.StringTerm("hosts")
+	keyAllowPrivate = ast.StringTerm("allow_private")
+	keyRedact       = ast.StringTerm("redact")
+	keyCache        = ast.StringTerm("cache")
+)
+
+func (d *Decision) decodeRest(doc ast.Object) error {
+	if t := doc.Get(keyReasons); t != nil && !isNull(t) {
+		arr, ok := t.Value.(*ast.Array)
+		if !ok {
+			return typeErr("reasons", "an array", t)
+		}
+		d.Reasons = make([]Reason, arr.Len())
+		for i := range arr.Len() {
+			el := arr.Elem(i)
+			if isNull(el) {
+				continue
+			}
+			o, ok := el.Value.(ast.Object)
+			if !ok {
+				return typeErr(fmt.Sprintf("reasons[%d]", i), "an object", el)
+			}
+			if err := decodeString(o, keyCode, "reasons[].code", &d.Reasons[i].Code); err != nil {
+				return err
+			}
+			if err := decodeString(o, keyMessage, "reasons[].message", &d.Reasons[i].Message); err != nil {
+				return err
+			}
+		}
+	}
+	if o, err := decodeObject(doc, keyApproval, "approval"); err != nil {
+		return err
+	} else if o != nil {
+		if err := decodeBool(o, keyRequired, "approval.required", &d.Approval.Required); err != nil {
+			return err
+		}
+		if err := decodeString(o, keyReason, "approval.reason", &d.Approval.Reason); err != nil {
+			return err
+		}
+	}
+	if o, err := decodeObject(doc, keyCredential, "credential"); err != nil {
+		return err
+	} else if o != nil {
+		c := &d.Credential
+		if err := errors.Join(
+			decodeString(o, keyAudience, "credential.audience", &c.Audience),
+			decodeStrings(o, keyScopes, "credential.scopes", &c.Scopes),
+			decodeInt(o, keyTTLSeconds, "credential.ttl_seconds", &c.TTLSeconds),
+			decodeString(o, keyReuse, "credential.reuse", &c.Reuse),
+		); err != nil {
+			return err
+		}
+	}
+	if o, err := decodeObject(doc, keyEgress, "egress"); err != nil {
+		return err
+	} else if o != nil {
+		if err := decodeStrings(o, keyHosts, "egress.hosts", &d.Egress.Hosts); err != nil {
+			return err
+		}
+		if err := decodeBool(o, keyAllowPrivate, "egress.allow_private", &d.Egress.AllowPrivate); err != nil {
+			return err
+		}
+	}
+	if err := decodeStrings(doc, keyRedact, "redact", &d.Redact); err != nil {
+		return err
+	}
+	if o, err := decodeObject(doc, keyCache, "cache"); err != nil {
+		return err
+	} else if o != nil {
+		var ttl int
+		if err := decodeInt(o, keyTTLSeconds, "cache.ttl_seconds", &ttl); err != nil {
+			return err
+		}
+		if ttl < 0 {
+			return fmt.Errorf("cache.ttl_seconds is negative: %d", ttl)
+		}
+		d.CacheTTL = time.Duration(ttl) * time.Second
+	}
+	return nil
+}
+
+func isNull(t *ast.Term) bool {
+	_, ok := t.Value.(ast.Null)
+	return ok
+}
+
+func typeErr(field, want string, t *ast.Term) error {
+	return fmt.Errorf("%s is %s, want %s", field, ast.ValueName(t.Value), want)
+}
+
+func decodeObject(o ast.Object, k *ast.Term, field string) (ast.Object, error) {
+	t := o.Get(k)
+	if t == nil || isNull(t) {
+		return nil, nil
+	}
+	obj, ok := t.Value.(ast.Object)
+	if !ok {
+		return nil, typeErr(field, "an object", t)
+	}
+	return obj, nil
+}
+
+func decodeString(o ast.Object, k *ast.Term, field string, dst *string) error {
+	t := o.Get(k)
+	if t == nil || isNull(t) {
+		return nil
+	}
+	s, ok := t.Value.(ast.String)
+	if !ok {
+		return typeErr(field, "a string", t)
+	}
+	*dst = string(s)
+	return nil
+}
+
+func decodeBool(o ast.Object, k *ast.Term, field string, dst *bool) error {
+	t := o.Get(k)
+	if t == nil || isNull(t) {
+		return nil
+	}
+	b, ok := t.Value.(ast.Boolean)
+	if !ok {
+		return typeErr(field, "a boolean", t)
+	}
+	*dst = bool(b)
+	return nil
+}
+
+// decodeInt accepts what encoding/json accepts into an int: an integer
+// literal, no fraction or exponent.
+func decodeInt(o ast.Object, k *ast.Term, field string, dst *int) error {
+	t := o.Get(k)
+	if t == nil || isNull(t) {
+		return nil
+	}
+	n, ok := t.Value.(ast.Number)
+	if !ok {
+		return typeErr(field, "a number", t)
+	}
+	i, err := strconv.ParseInt(string(n), 10, strconv.IntSize)
+	if err != nil {
+		return fmt.Errorf("%s is %s, want an integer", field, string(n))
+	}
+	*dst = int(i)
+	return nil
+}
+
+func decodeStrings(o ast.Object, k *ast.Term, field string, dst *[]string) error {
+	t := o.Get(k)
+	if t == nil || isNull(t) {
+		return nil
+	}
+	arr, ok := t.Value.(*ast.Array)
+	if !ok {
+		return typeErr(field, "an array", t)
+	}
+	out := make([]string, arr.Len())
+	for i := range arr.Len() {
+		el := arr.Elem(i)
+		if isNull(el) {
+			continue
+		}
+		s, ok := el.Value.(ast.String)
+		if !ok {
+			return typeErr(fmt.Sprintf("%s[%d]", field, i), "a string", el)
+		}
+		out[i] = string(s)
+	}
+	*dst = out
+	return nil
 }
 
 // validate checks what types alone cannot: every reason has a code (callers

@@ -28,7 +28,12 @@
 //
 //	{"allow": true, "reasons": [{"code": "...", "message": "..."}],
 //	 "approval": {"required": false}, "credential": {"audience": "...", "scopes": [...], "ttl_seconds": 60},
-//	 "egress": {"hosts": [...]}, "redact": []}
+//	 "egress": {"hosts": [...]}, "redact": [], "cache": {"ttl_seconds": 5}}
+//
+// "cache" is optional: ttl_seconds > 0 lets an engine built with
+// [WithDecisionCache] reuse an allow that needs no approval for that long
+// (see there for what the key covers and when an entry dies); it is
+// [Decision.CacheTTL].
 //
 // # Safe defaults: fail closed
 //
@@ -126,13 +131,17 @@
 //	unknown_effect                     tool.effect not read, write, destructive or external      deny
 //	destination_not_allowed            a url/email destination whose host (case-insensitive)     deny
 //	                                   is not in the agent's hosts, or has no host
-//	destination_kind_unknown           a destination whose kind is not url, email or path        deny
+//	destination_kind_unknown           a destination whose kind is not url, email, path or argv  deny
 //	external_without_destination       effect external and no url/email destination             deny
+//	argument_injection                 an argv destination flagged: a command-line argument      deny
+//	                                   that begins with '-' (toolguard.ArgvArg)
 //	task_expired                       task.expires_at is set and not after input.time           deny
 //	write_requires_approval            effect write or destructive                               approval.required
 //	high_risk_requires_approval        tool.risk high                                            approval.required
 //	tainted_context_requires_approval  context.taint non-empty and effect not read               approval.required
 //	allowed                            allowed and no approval reason                            the one reason
+//	cache.ttl_seconds (not a code)     allowed, effect read, no approval required                 data.decision_cache_ttl_seconds,
+//	                                                                                             else 5; otherwise 0 (no reuse)
 //
 // On deny, reasons lists the deny codes; on allow, the approval codes, or
 // "allowed"; most fundamental first, in the order of the table, so the first

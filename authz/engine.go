@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -77,6 +78,22 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 	if in == nil {
 		return fail(p, &Error{Code: CodeNilInput, Err: errors.New("input is nil")})
 	}
+	// The cache is bypassed while a shadow policy or decision logs must see
+	// every decision (see WithDecisionCache).
+	cache := p.cache
+	if cache != nil && (e.dlog != nil || e.shadow.Load() != nil) {
+		cache = nil
+	}
+	var key [sha256.Size]byte
+	if cache != nil {
+		if err := ctx.Err(); err != nil {
+			return fail(p, contextError(err))
+		}
+		key = cache.key(in)
+		if d, ok := cache.get(&key, in.Time); ok {
+			return d, nil
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	if err := ctx.Err(); err != nil {
@@ -99,12 +116,15 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 	if derr != nil {
 		return d, derr
 	}
+	if cache != nil {
+		cache.put(&key, in, &d)
+	}
 	return d, nil
 }
 
 // evaluate runs one compiled policy on a pre-converted input.
 func evaluate(ctx context.Context, p *compiled, value ast.Value) (Decision, *Error) {
-	rs, err := p.prepared.Eval(ctx, rego.EvalParsedInput(value))
+	rs, err := p.prepared.Eval(ctx, rego.EvalParsedInput(value), evalRawTerm)
 	if cerr := ctx.Err(); cerr != nil {
 		return Decision{}, contextError(cerr)
 	}
@@ -128,6 +148,10 @@ func evaluate(ctx context.Context, p *compiled, value ast.Value) (Decision, *Err
 	d.PolicyID, d.Revision = p.id, p.revision
 	return d, nil
 }
+
+// evalRawTerm makes rego hand back the decision as the term it computed
+// instead of converting it to Go maps: parseDecision reads the term directly.
+var evalRawTerm = rego.EvalGenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil })
 
 func fail(p *compiled, err *Error) (Decision, error) {
 	d := denied(err.Code)

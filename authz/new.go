@@ -34,7 +34,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		return nil, fmt.Errorf("authz: unsafe builtins: %w", err)
 	}
 	e := &Engine{
-		settings: settings{query: cfg.query, unsafe: unsafe, regoOpts: slices.Clone(cfg.regoOpts)},
+		settings: settings{query: cfg.query, unsafe: unsafe, regoOpts: slices.Clone(cfg.regoOpts), cacheSize: cfg.cacheSize},
 		timeout:  cfg.timeout,
 		onReload: cfg.onReload,
 	}

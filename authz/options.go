@@ -42,6 +42,7 @@ type config struct {
 	lint        bool
 	bundle      *BundleConfig
 	logs        *DecisionLogConfig
+	cacheSize   int
 }
 
 type optionFunc func(*config)

@@ -204,6 +204,7 @@ func (c *call) decide(ctx context.Context) *DeniedError {
 	c.rec.Allow = d == nil
 	c.rec.Code, c.rec.Reasons = v.Code, v.Reasons
 	c.rec.PolicyID, c.rec.PolicyRevision = dec.PolicyID, dec.Revision
+	c.rec.Cached = dec.Cached
 	return d
 }
 
@@ -322,7 +323,7 @@ func (c *call) execute(ctx context.Context, run func(context.Context) error) (er
 		}
 	}()
 	tctx := creds.NewContext(ctx, c.cred)
-	tctx = withEgress(tctx, c.dec.Egress.Hosts)
+	tctx = withGrant(tctx, c.dec.Egress, c.tool.Destinations, c.input.Call.Destinations)
 	err = run(tctx)
 	returned = true
 	return err
@@ -356,6 +357,11 @@ func describe(d authz.Destination) string {
 		return fmt.Sprintf("%s://%s:%d", d.Scheme, d.Host, d.Port)
 	case "email":
 		return "email:" + d.Host
+	case "argv":
+		if d.Flagged {
+			return "argv:flagged" // never the value: arguments may hold secrets
+		}
+		return "argv"
 	default:
 		return "path:" + d.Path
 	}

@@ -108,7 +108,8 @@ func (g *Guard) fillDefaults(ctx context.Context, c *config) error {
 		g.owned = append(g.owned, src.Close)
 	}
 	if g.decider == nil {
-		var opts []authz.Option
+		// The cache only reuses decisions the policy marks cacheable; see authz.
+		opts := []authz.Option{authz.WithDecisionCache(4096)}
 		if c.policyData != nil {
 			opts = append(opts, authz.WithDataJSON(c.policyData))
 		}

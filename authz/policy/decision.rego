@@ -13,6 +13,7 @@ decision := {
 	"credential": credential,
 	"egress": egress,
 	"redact": [],
+	"cache": cache,
 }
 
 # Reasons come most fundamental first: the first one is the code a caller
@@ -20,7 +21,7 @@ decision := {
 # rules add come after these, in the set's order.
 reason_order := [
 	"tool_not_granted", "unknown_effect", "task_expired",
-	"destination_kind_unknown", "external_without_destination", "destination_not_allowed",
+	"destination_kind_unknown", "external_without_destination", "destination_not_allowed", "argument_injection",
 	"write_requires_approval", "high_risk_requires_approval", "tainted_context_requires_approval",
 ]
 

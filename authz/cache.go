@@ -1,0 +1,202 @@
+package authz
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math/bits"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// WithDecisionCache lets the engine reuse a decision for a later call with
+// the same input, up to size entries (rounded up to a power of two; 0 turns
+// the cache off, the default). It is safe by construction:
+//
+//   - only a decision the policy marks cacheable is kept: the decision
+//     document's cache.ttl_seconds > 0, an allow, no approval required, no
+//     evaluation error. Approvals are never served from the cache;
+//   - the key is the SHA-256 of the whole input except the fields the policy
+//     provably never reads (see below) and input.time. A different subject,
+//     principal, delegation chain, task, tool, argument, destination or taint
+//     label is a different key;
+//   - entries belong to one policy revision: a reload, bundle or directory
+//     change starts from an empty cache;
+//   - an entry serves only calls whose input.time lies in [the time it was
+//     decided, min(that time + the TTL, input.task.expires_at)), and only
+//     until the TTL passes on the wall clock, whichever is first. Time is
+//     kept out of the key (it changes on every call) on this contract: a
+//     policy that marks a decision cacheable for N seconds promises its
+//     time-dependent rules do not flip within N seconds, except at task
+//     expiry, which the cache enforces itself;
+//   - input.call.id and input.task.calls_used (the budget) are left out of
+//     the key only when a static scan of the policy modules proves no rule
+//     can read them (any read of input, input.task or input.call as a whole,
+//     or through a computed key, counts as a read). Otherwise they are part
+//     of the key, and a budget rule sees every call;
+//   - credentials are not decisions: the guard issues (or reuses, when the
+//     policy says credential.reuse = "task") a credential after every
+//     decision, cached or not; the identity is checked on every call before
+//     the decision.
+//
+// While a shadow policy is loaded or decision logs are on, every call is
+// evaluated, so that both see each decision. Reads are lock-free; a new
+// entry overwrites whatever was in its slot.
+func WithDecisionCache(size int) Option {
+	return optionFunc(func(c *config) { c.cacheSize = size })
+}
+
+// maxCacheSize bounds WithDecisionCache: past a million slots the cache is
+// a memory leak, not a speed-up.
+const maxCacheSize = 1 << 20
+
+// decisionCache is a direct-mapped table of decisions of one revision. A slot
+// is one atomic pointer; a collision overwrites, which only costs a miss.
+type decisionCache struct {
+	slots []atomic.Pointer[cacheEntry]
+	mask  uint64
+	// Which fields the policy may read: if it may, they are part of the key.
+	keyCallID, keyCallsUsed bool
+}
+
+type cacheEntry struct {
+	key   [sha256.Size]byte
+	from  time.Time // input.time of the evaluation
+	until time.Time // input.time bound: from + TTL, or task expiry if earlier
+	wall  time.Time // wall-clock bound: when the entry was stored + TTL
+	d     Decision
+}
+
+func newDecisionCache(size int, reads policyReads) *decisionCache {
+	if size <= 0 {
+		return nil
+	}
+	n := 1 << bits.Len(uint(min(size, maxCacheSize)-1))
+	return &decisionCache{
+		slots:        make([]atomic.Pointer[cacheEntry], n),
+		mask:         uint64(n - 1),
+		keyCallID:    reads.callID,
+		keyCallsUsed: reads.callsUsed,
+	}
+}
+
+var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// key digests every input field that goes into the key, each length-prefixed
+// so that no two different inputs encode to the same bytes. A field added to
+// Input must be added here: TestCacheKeyCoversEveryField fails until it is.
+func (c *decisionCache) key(in *Input) [sha256.Size]byte {
+	bp := keyBufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	b = append(b, "ztagent.authz.cachekey.v1"...)
+	b = appendStr(b, in.Subject.SPIFFEID)
+	b = appendStr(b, in.Subject.TrustDomain)
+	b = appendStr(b, in.Principal.User)
+	b = appendStrs(b, in.Principal.Chain)
+	b = appendStr(b, in.Task.ID)
+	b = appendStr(b, in.Task.Purpose)
+	b = appendStrs(b, in.Task.Scopes)
+	if in.Task.ExpiresAt != nil {
+		b = append(b, 1)
+		b = appendStr(b, in.Task.ExpiresAt.UTC().Format(time.RFC3339Nano))
+	} else {
+		b = append(b, 0)
+	}
+	if c.keyCallsUsed {
+		b = binary.BigEndian.AppendUint64(b, uint64(in.Task.CallsUsed))
+	}
+	b = appendStr(b, in.Tool.Name)
+	b = appendStr(b, in.Tool.Effect)
+	b = appendStr(b, in.Tool.Risk)
+	if c.keyCallID {
+		b = appendStr(b, in.Call.ID)
+	}
+	b = appendStr(b, string(in.Call.Args))
+	b = appendStr(b, in.Call.ArgsDigest)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(in.Call.Destinations)))
+	for _, d := range in.Call.Destinations {
+		b = appendStr(b, d.Kind)
+		b = appendStr(b, d.Scheme)
+		b = appendStr(b, d.Host)
+		b = binary.BigEndian.AppendUint64(b, uint64(d.Port))
+		b = appendStr(b, d.Path)
+		b = appendStr(b, d.Address)
+		b = appendBool(b, d.Flagged)
+	}
+	b = appendStr(b, in.Context.ConversationID)
+	b = appendStrs(b, in.Context.Taint)
+	k := sha256.Sum256(b)
+	if cap(b) <= 64<<10 { // do not keep one huge argument's buffer alive
+		*bp = b
+		keyBufs.Put(bp)
+	}
+	return k
+}
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+func appendStrs(b []byte, ss []string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(ss)))
+	for _, s := range ss {
+		b = appendStr(b, s)
+	}
+	return b
+}
+
+func (c *decisionCache) slot(k *[sha256.Size]byte) *atomic.Pointer[cacheEntry] {
+	return &c.slots[binary.LittleEndian.Uint64(k[:8])&c.mask]
+}
+
+// get returns a copy of the decision stored for k, if it still serves a call
+// made at input time at.
+func (c *decisionCache) get(k *[sha256.Size]byte, at time.Time) (Decision, bool) {
+	e := c.slot(k).Load()
+	if e == nil || e.key != *k || at.Before(e.from) || !at.Before(e.until) || !time.Now().Before(e.wall) {
+		return Decision{}, false
+	}
+	d := e.d
+	// Callers own the decision they get: share no slice with the entry.
+	d.Reasons = slices.Clone(d.Reasons)
+	d.Credential.Scopes = slices.Clone(d.Credential.Scopes)
+	d.Egress.Hosts = slices.Clone(d.Egress.Hosts)
+	d.Redact = slices.Clone(d.Redact)
+	d.Cached = true
+	return d, true
+}
+
+// cacheable is the engine's half of "the policy marks it cacheable": the
+// policy can ask, but approvals, denials and anything odd are never kept.
+func cacheable(d *Decision) bool {
+	return d.CacheTTL > 0 && d.Allow && !d.Approval.Required && d.Shadow == nil && d.DecisionID == ""
+}
+
+// put stores d for k, decided for in.
+func (c *decisionCache) put(k *[sha256.Size]byte, in *Input, d *Decision) {
+	if !cacheable(d) {
+		return
+	}
+	until := in.Time.Add(d.CacheTTL)
+	if exp := in.Task.ExpiresAt; exp != nil && exp.Before(until) {
+		until = *exp
+	}
+	if !in.Time.Before(until) {
+		return
+	}
+	e := &cacheEntry{key: *k, from: in.Time, until: until, wall: time.Now().Add(d.CacheTTL), d: *d}
+	e.d.Reasons = slices.Clone(d.Reasons)
+	e.d.Credential.Scopes = slices.Clone(d.Credential.Scopes)
+	e.d.Egress.Hosts = slices.Clone(d.Egress.Hosts)
+	e.d.Redact = slices.Clone(d.Redact)
+	c.slot(k).Store(e)
+}

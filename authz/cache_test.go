@@ -1,0 +1,292 @@
+package authz_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ztagent/ztagent/authz"
+)
+
+func cachedEngine(t *testing.T, opts ...authz.Option) *authz.Engine {
+	t.Helper()
+	base := []authz.Option{authz.WithDataJSON([]byte(quickstartData)), authz.WithTimeout(testTimeout), authz.WithDecisionCache(1024)}
+	e, err := authz.New(context.Background(), append(base, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+func decide(t *testing.T, e *authz.Engine, in *authz.Input) authz.Decision {
+	t.Helper()
+	d, err := e.Decide(context.Background(), in)
+	require.NoError(t, err)
+	return d
+}
+
+// warm decides in once and checks the decision was cacheable and not cached.
+func warm(t *testing.T, e *authz.Engine, in *authz.Input) authz.Decision {
+	t.Helper()
+	d := decide(t, e, in)
+	require.True(t, d.Allow, codesOf(d))
+	require.False(t, d.Cached)
+	require.Equal(t, 5*time.Second, d.CacheTTL)
+	return d
+}
+
+func TestDecisionCacheKeyCoversTheInput(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(in *authz.Input)
+		hit    bool
+	}{
+		{"same input, later call", func(in *authz.Input) { in.Call.ID = "call_2"; in.Time = in.Time.Add(time.Second) }, true},
+		{"budget the policy never reads", func(in *authz.Input) { in.Task.CallsUsed = 41 }, true},
+		{"subject", func(in *authz.Input) { in.Subject.SPIFFEID = "spiffe://ztagent.dev/agent/other" }, false},
+		{"trust domain", func(in *authz.Input) { in.Subject.TrustDomain = "other.dev" }, false},
+		{"user", func(in *authz.Input) { in.Principal.User = "mallory@example.com" }, false},
+		{"chain", func(in *authz.Input) { in.Principal.Chain = []string{"user:mallory", quickstartAgent} }, false},
+		{"task id", func(in *authz.Input) { in.Task.ID = "t-2" }, false},
+		{"purpose", func(in *authz.Input) { in.Task.Purpose = "exfiltrate" }, false},
+		{"task scopes", func(in *authz.Input) { in.Task.Scopes = nil }, false},
+		{"task expiry", func(in *authz.Input) { exp := decisionTime.Add(time.Hour); in.Task.ExpiresAt = &exp }, false},
+		{"tool", func(in *authz.Input) { in.Tool.Name = "fetch_url" }, false},
+		{"effect", func(in *authz.Input) { in.Tool.Effect = "write" }, false},
+		{"risk", func(in *authz.Input) { in.Tool.Risk = "high" }, false},
+		{"args", func(in *authz.Input) { in.Call.Args = json.RawMessage(`{"path":"/etc/shadow"}`) }, false},
+		{"args digest", func(in *authz.Input) { in.Call.ArgsDigest = "sha256:01" }, false},
+		{"destination path", func(in *authz.Input) { in.Call.Destinations[0].Path = "/etc/shadow" }, false},
+		{"destination added", func(in *authz.Input) {
+			in.Call.Destinations = append(in.Call.Destinations, authz.Destination{Kind: "url", Scheme: "https", Host: "docs.example.com", Port: 443})
+		}, false},
+		{"destination port", func(in *authz.Input) { in.Call.Destinations[0].Port = 1 }, false},
+		{"taint", func(in *authz.Input) { in.Context.Taint = []string{"untrusted:web"} }, false},
+		{"conversation", func(in *authz.Input) { in.Context.ConversationID = "c-2" }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := cachedEngine(t)
+			first := warm(t, e, readInput())
+			in := readInput()
+			tt.change(in)
+			d := decide(t, e, in)
+			require.Equal(t, tt.hit, d.Cached)
+			if tt.hit {
+				require.Equal(t, first.Reasons, d.Reasons)
+				require.Equal(t, first.Credential, d.Credential)
+				require.Equal(t, first.Revision, d.Revision)
+			}
+		})
+	}
+}
+
+func TestDecisionCacheTimeBounds(t *testing.T) {
+	exp := decisionTime.Add(2 * time.Second)
+	tests := []struct {
+		name    string
+		expires *time.Time
+		at      time.Duration // after the first decision
+		hit     bool
+		allow   bool
+	}{
+		{"within the TTL", nil, 4 * time.Second, true, true},
+		{"at the TTL", nil, 5 * time.Second, false, true},
+		{"before the decision was made", nil, -time.Second, false, true},
+		{"before task expiry", &exp, time.Second, true, true},
+		{"at task expiry the cached allow is gone", &exp, 2 * time.Second, false, false},
+		{"past task expiry", &exp, 3 * time.Second, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := cachedEngine(t)
+			in := readInput()
+			in.Task.ExpiresAt = tt.expires
+			warm(t, e, in)
+			in.Time = decisionTime.Add(tt.at)
+			d, err := e.Decide(context.Background(), in)
+			require.NoError(t, err)
+			require.Equal(t, tt.hit, d.Cached)
+			require.Equal(t, tt.allow, d.Allow, codesOf(d))
+			if !tt.allow {
+				require.Equal(t, []string{"task_expired"}, codesOf(d))
+			}
+		})
+	}
+}
+
+// A grant revoked by a policy or data change (a new revision) is never
+// answered from the old revision's cache, whatever the TTL.
+func TestDecisionCacheDiesWithTheRevision(t *testing.T) {
+	e := cachedEngine(t)
+	first := warm(t, e, readInput())
+	require.True(t, decide(t, e, readInput()).Cached)
+
+	revoked := `{"agents": {"` + quickstartAgent + `": {"tools": [], "hosts": []}}}`
+	require.NoError(t, e.Load(context.Background(), authz.PolicySet{Modules: authz.DefaultPolicy(), Data: []byte(revoked)}))
+	d := decide(t, e, readInput())
+	require.False(t, d.Cached)
+	require.False(t, d.Allow)
+	require.Equal(t, []string{"tool_not_granted"}, codesOf(d))
+	require.NotEqual(t, first.Revision, d.Revision)
+
+	// Restoring the same policy is the same revision but a new compile: it
+	// starts empty too.
+	require.NoError(t, e.Load(context.Background(), authz.PolicySet{Modules: authz.DefaultPolicy(), Data: []byte(quickstartData)}))
+	d = decide(t, e, readInput())
+	require.False(t, d.Cached)
+	require.True(t, d.Allow)
+}
+
+const cacheAll = `package ztagent
+import rego.v1
+default allow := false
+allow if input.tool.name == "read_file"
+decision := {"allow": allow, "reasons": [{"code": "x", "message": "x"}], "approval": {"required": input.tool.risk == "high"}, "cache": {"ttl_seconds": 60}}
+`
+
+const budget = `package ztagent
+import rego.v1
+allow if input.task.calls_used < 2
+default allow := false
+decision := {"allow": allow, "reasons": [{"code": "budget", "message": "x"}], "cache": {"ttl_seconds": 60}}
+`
+
+func TestDecisionCacheNeverKeeps(t *testing.T) {
+	t.Run("a decision that needs approval", func(t *testing.T) {
+		e := cachedEngine(t, authz.WithModule("p.rego", cacheAll))
+		in := readInput()
+		in.Tool.Risk = "high"
+		for range 2 {
+			d := decide(t, e, in)
+			require.True(t, d.Approval.Required)
+			require.False(t, d.Cached)
+		}
+	})
+	t.Run("a denial", func(t *testing.T) {
+		e := cachedEngine(t, authz.WithModule("p.rego", cacheAll))
+		in := readInput()
+		in.Tool.Name = "nope"
+		for range 2 {
+			d := decide(t, e, in)
+			require.False(t, d.Allow)
+			require.False(t, d.Cached)
+		}
+	})
+	t.Run("what the policy does not mark", func(t *testing.T) {
+		e := cachedEngine(t)
+		in := readInput()
+		in.Tool.Name, in.Tool.Effect = "send_email", "write"
+		for range 2 {
+			require.False(t, decide(t, e, in).Cached)
+		}
+	})
+	t.Run("a budget the policy reads", func(t *testing.T) {
+		e := cachedEngine(t, authz.WithModule("p.rego", budget))
+		in := readInput()
+		for used, allow := range []bool{true, true, false, false} {
+			in.Task.CallsUsed = used
+			d := decide(t, e, in)
+			require.Equal(t, allow, d.Allow, "calls_used=%d", used)
+			require.False(t, d.Cached, "calls_used is in the key, so each count is its own entry")
+		}
+		in.Task.CallsUsed = 1
+		require.True(t, decide(t, e, in).Cached, "the same count may be reused")
+	})
+	t.Run("anything while a shadow policy is loaded", func(t *testing.T) {
+		e := cachedEngine(t, authz.WithShadow(authz.PolicySet{Modules: authz.DefaultPolicy(), Data: []byte(quickstartData)}))
+		for range 2 {
+			d := decide(t, e, readInput())
+			require.False(t, d.Cached)
+			require.NotNil(t, d.Shadow)
+		}
+	})
+	t.Run("anything without WithDecisionCache", func(t *testing.T) {
+		e := quickstartEngine(t)
+		for range 2 {
+			d := decide(t, e, readInput())
+			require.False(t, d.Cached)
+			require.Equal(t, 5*time.Second, d.CacheTTL, "the policy still says it could")
+		}
+	})
+}
+
+func TestDecisionCacheHitHonoursCancellation(t *testing.T) {
+	e := cachedEngine(t)
+	warm(t, e, readInput())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	d, err := e.Decide(ctx, readInput())
+	require.Error(t, err)
+	require.False(t, d.Allow)
+}
+
+func TestDecisionCacheCallerOwnsTheDecision(t *testing.T) {
+	e := cachedEngine(t)
+	warm(t, e, readInput())
+	d := decide(t, e, readInput())
+	require.True(t, d.Cached)
+	d.Reasons[0].Code = "tampered"
+	d.Credential.Scopes[0] = "admin"
+	again := decide(t, e, readInput())
+	require.True(t, again.Cached)
+	require.Equal(t, "allowed", again.Reasons[0].Code)
+	require.Equal(t, []string{"read_file:read"}, again.Credential.Scopes)
+}
+
+func TestDecisionCacheConcurrent(t *testing.T) {
+	e := cachedEngine(t, authz.WithDecisionCache(4)) // tiny: slots collide and are overwritten
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				in := readInput()
+				in.Task.ID = []string{"a", "b", "c", "d", "e", "f"}[(g+i)%6]
+				d, err := e.Decide(context.Background(), in)
+				if err != nil || !d.Allow || d.Revision == "" {
+					t.Errorf("decision %d/%d: %v %+v", g, i, err, d)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestDecisionCacheShape(t *testing.T) {
+	tests := []struct {
+		name  string
+		cache string
+		ok    bool
+		ttl   time.Duration
+	}{
+		{"absent", `null`, true, 0},
+		{"ttl", `{"ttl_seconds": 3}`, true, 3 * time.Second},
+		{"negative", `{"ttl_seconds": -1}`, false, 0},
+		{"fraction", `{"ttl_seconds": 1.5}`, false, 0},
+		{"string", `{"ttl_seconds": "5"}`, false, 0},
+		{"not an object", `5`, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mod := "package ztagent\ndecision := {\"allow\": true, \"cache\": " + tt.cache + "}\n"
+			e, err := authz.New(context.Background(), authz.WithModule("p.rego", mod), authz.WithTimeout(testTimeout))
+			require.NoError(t, err)
+			defer e.Close()
+			d, err := e.Decide(context.Background(), readInput())
+			if !tt.ok {
+				require.Error(t, err)
+				require.False(t, d.Allow)
+				var ae *authz.Error
+				require.ErrorAs(t, err, &ae)
+				require.Equal(t, authz.CodeBadDecision, ae.Code)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.ttl, d.CacheTTL)
+		})
+	}
+}

@@ -1,0 +1,83 @@
+package authz
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestCacheKeyCoversEveryField sets each leaf field of Input, one at a time,
+// found by reflection, and requires the key to change, so a field added to
+// the input contract cannot be left out of the key by mistake. The only
+// fields allowed not to change it are the documented ones.
+func TestCacheKeyCoversEveryField(t *testing.T) {
+	notInKey := map[string]bool{"Time": true} // bounded by the entry's time window instead
+	for _, reads := range []policyReads{{}, {callID: true, callsUsed: true}} {
+		c := newDecisionCache(8, reads)
+		excluded := map[string]bool{"Call.ID": !reads.callID, "Task.CallsUsed": !reads.callsUsed}
+		base := func() *Input {
+			return &Input{Call: Call{Destinations: []Destination{{}}}}
+		}
+		k0 := c.key(base())
+		n := 0
+		forEachLeaf(t, reflect.TypeFor[Input](), "", func(path string, set func(reflect.Value)) {
+			in := base()
+			set(reflect.ValueOf(in).Elem())
+			n++
+			if notInKey[path] || excluded[path] {
+				require.Equal(t, k0, c.key(in), "%s must not be in the key (reads %+v)", path, reads)
+				return
+			}
+			require.NotEqual(t, k0, c.key(in), "%s is not in the decision cache key", path)
+		})
+		require.Greater(t, n, 20)
+	}
+}
+
+// forEachLeaf calls f with a setter for every leaf field under typ; slices
+// of structs are walked through their first element.
+func forEachLeaf(t *testing.T, typ reflect.Type, prefix string, f func(string, func(reflect.Value))) {
+	for i := range typ.NumField() {
+		fld := typ.Field(i)
+		path := fld.Name
+		if prefix != "" {
+			path = prefix + "." + fld.Name
+		}
+		idx := i
+		sub := func(set func(reflect.Value)) func(reflect.Value) {
+			return func(v reflect.Value) { set(v.Field(idx)) }
+		}
+		switch {
+		case fld.Type == reflect.TypeFor[time.Time]():
+			f(path, sub(func(v reflect.Value) { v.Set(reflect.ValueOf(time.Unix(1, 0))) }))
+		case fld.Type == reflect.TypeFor[*time.Time]():
+			f(path, sub(func(v reflect.Value) { tm := time.Unix(1, 0); v.Set(reflect.ValueOf(&tm)) }))
+		case fld.Type == reflect.TypeFor[json.RawMessage]():
+			f(path, sub(func(v reflect.Value) { v.SetBytes([]byte(`{}`)) }))
+		case fld.Type.Kind() == reflect.Struct:
+			forEachLeaf(t, fld.Type, path, func(p string, set func(reflect.Value)) { f(p, sub(set)) })
+		case fld.Type.Kind() == reflect.Slice && fld.Type.Elem().Kind() == reflect.Struct:
+			forEachLeaf(t, fld.Type.Elem(), path, func(p string, set func(reflect.Value)) {
+				f(p, sub(func(v reflect.Value) {
+					if v.Len() == 0 {
+						v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+					}
+					set(v.Index(0))
+				}))
+			})
+		case fld.Type.Kind() == reflect.Slice && fld.Type.Elem().Kind() == reflect.String:
+			f(path, sub(func(v reflect.Value) { v.Set(reflect.ValueOf([]string{"x"})) }))
+		case fld.Type.Kind() == reflect.String:
+			f(path, sub(func(v reflect.Value) { v.SetString("x") }))
+		case fld.Type.Kind() == reflect.Int:
+			f(path, sub(func(v reflect.Value) { v.SetInt(1) }))
+		case fld.Type.Kind() == reflect.Bool:
+			f(path, sub(func(v reflect.Value) { v.SetBool(true) }))
+		default:
+			t.Fatalf("%s: type %s is not handled: teach the decision cache key and this test about it", path, fld.Type)
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package authz
+
+import (
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// policyReads says which of the input fields the decision cache would like
+// to leave out of its key a policy may read. It errs towards true: anything
+// the scan cannot prove unread counts as read.
+type policyReads struct {
+	callID    bool // input.call.id
+	callsUsed bool // input.task.calls_used
+}
+
+var (
+	pathCallID    = []string{"call", "id"}
+	pathCallsUsed = []string{"task", "calls_used"}
+)
+
+// scanReads parses the modules and looks at every reference to input. A
+// reference reads a path when its constant prefix and the path agree as far
+// as both go: input.task reads input.task.calls_used (the whole object), so
+// does input.task[k] and input itself; input.task.scopes does not.
+// object.get(input, ["tool", "name"], d) with a constant path is read as the
+// reference input.tool.name. A module that does not parse counts as reading
+// everything (it will not compile either).
+func scanReads(modules []module) policyReads {
+	all := policyReads{callID: true, callsUsed: true}
+	var r policyReads
+	for _, m := range modules {
+		mod, err := ast.ParseModuleWithOpts(m.filename, m.source, ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return all
+		}
+		var visit func(t *ast.Term) bool
+		visit = func(t *ast.Term) bool {
+			switch v := t.Value.(type) {
+			case ast.Var:
+				if v.Equal(ast.InputRootDocument.Value) {
+					r.note(nil, true)
+				}
+			case ast.Ref:
+				if !v.HasPrefix(ast.InputRootRef) {
+					return false
+				}
+				r.note(constPrefix(v[1:]))
+				// Keys computed inside the reference are terms too.
+				for _, k := range v[1:] {
+					ast.WalkTerms(k, visit)
+				}
+				return true
+			case ast.Call:
+				if path, ok := objectGetOfInput(v); ok {
+					r.note(path, false)
+					ast.WalkTerms(v[3], visit) // the default
+					return true
+				}
+			}
+			return false
+		}
+		ast.WalkTerms(mod, visit)
+	}
+	return r
+}
+
+// note records a read of input.<path>. Whether the reference stops at path
+// (the whole subtree) or goes on with a computed key, agreeing as far as both
+// go is what makes it a possible read, so open changes nothing.
+func (r *policyReads) note(path []string, _ bool) {
+	r.callID = r.callID || agree(path, pathCallID)
+	r.callsUsed = r.callsUsed || agree(path, pathCallsUsed)
+}
+
+func agree(a, b []string) bool {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// constPrefix is the leading string keys of a reference's path.
+func constPrefix(ref ast.Ref) ([]string, bool) {
+	var out []string
+	for i, t := range ref {
+		s, ok := t.Value.(ast.String)
+		if !ok {
+			return out, i < len(ref)
+		}
+		out = append(out, string(s))
+	}
+	return out, false
+}
+
+var objectGet = ast.MustParseRef("object.get")
+
+// objectGetOfInput matches object.get(input, <constant path>, default).
+func objectGetOfInput(c ast.Call) ([]string, bool) {
+	if len(c) != 4 || c[0].Value.Compare(objectGet) != 0 {
+		return nil, false
+	}
+	if !isInput(c[1]) {
+		return nil, false
+	}
+	switch p := c[2].Value.(type) {
+	case ast.String:
+		return []string{string(p)}, true
+	case *ast.Array:
+		out := make([]string, 0, p.Len())
+		for i := range p.Len() {
+			s, ok := p.Elem(i).Value.(ast.String)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, string(s))
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+func isInput(t *ast.Term) bool {
+	switch v := t.Value.(type) {
+	case ast.Var:
+		return v.Equal(ast.InputRootDocument.Value)
+	case ast.Ref:
+		return len(v) == 1 && v.HasPrefix(ast.InputRootRef)
+	}
+	return false
+}
