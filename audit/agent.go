@@ -21,6 +21,7 @@ type Agent struct {
 // process. The conversation id, given or inherited from ctx, is remembered in
 // the returned ctx for the turns and tool calls below. The caller ends the span.
 func (t *Tracer) StartAgent(ctx context.Context, a Agent) (context.Context, trace.Span) {
+	a.Name, a.ConversationID = clean(a.Name), clean(a.ConversationID)
 	conv := a.ConversationID
 	if conv == "" {
 		conv = ConversationID(ctx)

@@ -46,6 +46,7 @@ func withTurn(ctx context.Context, r *TurnRecorder) context.Context {
 // callID or the turn's span context is invalid (for example with a no-op
 // TracerProvider), since there is then nothing to link to.
 func ProposedBy(ctx context.Context, callID string) (trace.SpanContext, bool) {
+	callID = clean(callID) // as Proposed stored it
 	if callID == "" {
 		return trace.SpanContext{}, false
 	}

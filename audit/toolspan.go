@@ -48,6 +48,7 @@ type ToolSpan struct {
 // When a turn remembered in ctx proposed c.CallID, the span links to that
 // turn's chat span with ztagent.link.kind=proposed_by.
 func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context, *ToolSpan) {
+	c.Name, c.CallID = clean(c.Name), clean(c.CallID)
 	attrs := []attribute.KeyValue{
 		keyGenAIOperationName.String(opExecuteTool),
 		keyGenAIToolType.String(toolTypeFunction),

@@ -50,6 +50,7 @@ type TurnRecorder struct {
 // active span is still the parent's: execute_tool spans are siblings of chat
 // spans under invoke_agent, not children of the turn.
 func (t *Tracer) StartTurn(ctx context.Context, turn Turn) (context.Context, *TurnRecorder) {
+	turn.ConversationID, turn.Model, turn.Provider = clean(turn.ConversationID), clean(turn.Model), clean(turn.Provider)
 	conv := turn.ConversationID
 	if conv == "" {
 		conv = ConversationID(ctx)
@@ -94,6 +95,7 @@ func (r *TurnRecorder) spanOrNoop() trace.Span {
 // span no longer takes events. An empty callID cannot be linked and only
 // produces the event.
 func (r *TurnRecorder) Proposed(callID, toolName string) {
+	callID, toolName = clean(callID), clean(toolName)
 	if r == nil {
 		return
 	}

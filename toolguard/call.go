@@ -41,7 +41,7 @@ func (g *Guard) do(ctx context.Context, t *Tool, args frozen, argsErr error, run
 		return deny(t, callID(ctx), CodeNilGuard, "the guard is nil", nil)
 	}
 	g.stats.calls.Add(1)
-	c := &call{g: g, tool: t, id: callID(ctx), args: args, start: g.now()}
+	c := &call{g: g, tool: t, id: audit.Clean(callID(ctx)), args: args, start: g.now()}
 	if c.id == "" {
 		c.id = newCallID()
 	}
