@@ -188,6 +188,11 @@ func canonicalURL(raw string) (authz.Destination, error) {
 	if u.Path != "" {
 		p = path.Clean("/" + u.Path)
 	}
+	// Percent-encoded controls (%00, %0a…) decode into the path: a server
+	// may truncate or split there, so the policy would judge another path.
+	if strings.IndexFunc(p, isControlOrBackslash) >= 0 {
+		return authz.Destination{}, errors.New("URL path contains encoded control characters or '\\'")
+	}
 	return authz.Destination{Kind: "url", Scheme: scheme, Host: host, Port: port, Path: p}, nil
 }
 
@@ -342,3 +347,6 @@ func resolvePath(root, p string) (authz.Destination, error) {
 	}
 	return authz.Destination{Kind: "path", Path: full}, nil
 }
+
+// isControlOrBackslash reports runes that parsers disagree on in a URL path.
+func isControlOrBackslash(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }
