@@ -50,15 +50,22 @@ func Start(t testing.TB) *Hydra {
 	t.Helper()
 	bin := toolbuild.Require(t, program)
 	dir := t.TempDir()
-	publicPort, adminPort := proc.FreePort(t), proc.FreePort(t)
 	h := &Hydra{
-		t:      t,
-		public: "http://127.0.0.1:" + strconv.Itoa(publicPort),
-		admin:  "http://127.0.0.1:" + strconv.Itoa(adminPort),
+		t: t,
 		// Its own transport, so its idle connections can be closed and
 		// leak checks see no lingering goroutines.
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}},
 	}
+	t.Cleanup(h.client.CloseIdleConnections) // runs before the process stops
+	h.proc = proc.StartRetrying(t, func() (*proc.Proc, error) { return h.start(t, dir, bin) })
+	return h
+}
+
+// start runs Hydra on fresh ports and waits until both APIs are ready.
+func (h *Hydra) start(t testing.TB, dir, bin string) (*proc.Proc, error) {
+	publicPort, adminPort := proc.FreePort(t), proc.FreePort(t)
+	h.public = "http://127.0.0.1:" + strconv.Itoa(publicPort)
+	h.admin = "http://127.0.0.1:" + strconv.Itoa(adminPort)
 	env := []string{
 		"DSN=memory",
 		"SECRETS_SYSTEM=ztagent-hydratest-system-secret-0123456789",
@@ -75,9 +82,8 @@ func Start(t testing.TB) *Hydra {
 		"LOG_LEVEL=info",
 		"LOG_LEAK_SENSITIVE_VALUES=false",
 	}
-	h.proc = proc.Start(t, dir, "hydra", bin, []string{"serve", "all", "--dev"}, env...)
-	t.Cleanup(h.client.CloseIdleConnections) // runs before the process stops
-	err := h.proc.WaitFor(2*time.Minute, "hydra ready", func() error {
+	p := proc.Start(t, dir, "hydra", bin, []string{"serve", "all", "--dev"}, env...)
+	err := p.WaitFor(2*time.Minute, "hydra ready", func() error {
 		for _, u := range []string{h.admin + "/health/ready", h.public + "/health/ready"} {
 			resp, err := h.client.Get(u)
 			if err != nil {
@@ -90,10 +96,7 @@ func Start(t testing.TB) *Hydra {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("hydratest: %v", err)
-	}
-	return h
+	return p, err
 }
 
 // Issuer is Hydra's issuer URL (its public URL).

@@ -37,10 +37,6 @@ func Start(t testing.TB) *Jaeger {
 	t.Helper()
 	bin := toolbuild.Require(t, program)
 	dir := proc.ShortTempDir(t, "jaeger")
-	ports := map[string]int{}
-	for _, k := range []string{"HEALTH", "QUERY_HTTP", "QUERY_GRPC", "OTLP_GRPC", "OTLP_HTTP"} {
-		ports[k] = proc.FreePort(t)
-	}
 	root, err := toolbuild.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +45,17 @@ func Start(t testing.TB) *Jaeger {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := string(tmpl)
+	j := &Jaeger{}
+	j.proc = proc.StartRetrying(t, func() (*proc.Proc, error) { return j.start(t, dir, bin, string(tmpl)) })
+	return j
+}
+
+// start runs Jaeger on fresh ports and waits until it is healthy.
+func (j *Jaeger) start(t testing.TB, dir, bin, conf string) (*proc.Proc, error) {
+	ports := map[string]int{}
+	for _, k := range []string{"HEALTH", "QUERY_HTTP", "QUERY_GRPC", "OTLP_GRPC", "OTLP_HTTP"} {
+		ports[k] = proc.FreePort(t)
+	}
 	for k, p := range ports {
 		conf = strings.ReplaceAll(conf, "@"+k+"@", strconv.Itoa(p))
 	}
@@ -57,14 +63,12 @@ func Start(t testing.TB) *Jaeger {
 	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	j := &Jaeger{
-		OTLPHTTP:  fmt.Sprintf("http://127.0.0.1:%d", ports["OTLP_HTTP"]),
-		OTLPGRPC:  fmt.Sprintf("127.0.0.1:%d", ports["OTLP_GRPC"]),
-		QueryHTTP: fmt.Sprintf("http://127.0.0.1:%d", ports["QUERY_HTTP"]),
-	}
-	j.proc = proc.Start(t, dir, "jaeger", bin, []string{"--config", cfgPath})
+	j.OTLPHTTP = fmt.Sprintf("http://127.0.0.1:%d", ports["OTLP_HTTP"])
+	j.OTLPGRPC = fmt.Sprintf("127.0.0.1:%d", ports["OTLP_GRPC"])
+	j.QueryHTTP = fmt.Sprintf("http://127.0.0.1:%d", ports["QUERY_HTTP"])
+	p := proc.Start(t, dir, "jaeger", bin, []string{"--config", cfgPath})
 	health := fmt.Sprintf("http://127.0.0.1:%d/status", ports["HEALTH"])
-	err = j.proc.WaitFor(2*time.Minute, "jaeger healthy", func() error {
+	err := p.WaitFor(2*time.Minute, "jaeger healthy", func() error {
 		if err := proc.Dial(strings.TrimPrefix(j.OTLPHTTP, "http://")); err != nil {
 			return err
 		}
@@ -78,10 +82,7 @@ func Start(t testing.TB) *Jaeger {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("jaegertest: %v", err)
-	}
-	return j
+	return p, err
 }
 
 // Trace is the query API's view of one trace.

@@ -55,31 +55,30 @@ func Start(t testing.TB, modules map[string]string, data []byte) *OPA {
 			t.Fatal(err)
 		}
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", proc.FreePort(t))
 	o := &OPA{
-		URL: "http://" + addr,
 		// One keep-alive connection per concurrent caller, as a sidecar
 		// client would hold.
 		Client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second},
 	}
 	t.Cleanup(o.Client.CloseIdleConnections)
-	o.proc = proc.Start(t, dir, "opa", bin, []string{
-		"run", "--server", "--addr", addr, "--skip-version-check", "--log-level", "error", pol,
+	o.proc = proc.StartRetrying(t, func() (*proc.Proc, error) {
+		addr := fmt.Sprintf("127.0.0.1:%d", proc.FreePort(t))
+		o.URL = "http://" + addr
+		p := proc.Start(t, dir, "opa", bin, []string{
+			"run", "--server", "--addr", addr, "--skip-version-check", "--log-level", "error", pol,
+		})
+		return p, p.WaitFor(time.Minute, "opa healthy", func() error {
+			resp, err := o.Client.Get(o.URL + "/health?bundles")
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("health: %s", resp.Status)
+			}
+			return nil
+		})
 	})
-	err := o.proc.WaitFor(time.Minute, "opa healthy", func() error {
-		resp, err := o.Client.Get(o.URL + "/health?bundles")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("health: %s", resp.Status)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("opatest: %v", err)
-	}
 	return o
 }
 

@@ -182,3 +182,28 @@ func TailFile(path string, n int) string {
 	}
 	return string(b)
 }
+
+// StartRetrying calls start up to three times while the server it starts dies
+// because a port is taken: FreePort's port can be grabbed by another process
+// (other test packages run in parallel) between the check and the bind.
+// Any other failure, or the third, fails the test.
+func StartRetrying(t testing.TB, start func() (*Proc, error)) *Proc {
+	t.Helper()
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		var p *Proc
+		p, err = start()
+		if err == nil {
+			return p
+		}
+		p.Stop()
+		lost := strings.Contains(TailFile(p.Log, 1<<16), "address already in use")
+		_ = os.Rename(p.Log, fmt.Sprintf("%s.attempt%d", p.Log, attempt)) // the next attempt logs afresh
+		if !lost {
+			break
+		}
+		t.Logf("proc: %s lost a port race (attempt %d); retrying on new ports", p.Name, attempt)
+	}
+	t.Fatalf("proc: %v", err)
+	return nil
+}

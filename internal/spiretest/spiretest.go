@@ -51,18 +51,19 @@ func Start(t testing.TB) *SPIRE {
 	s.serverBin = toolbuild.Require(t, serverProgram)
 	s.agentBin = toolbuild.Require(t, agentProgram)
 	s.dir = proc.ShortTempDir(t, "spire")
-	s.port = proc.FreePort(t)
 	for _, d := range []string{"server-data", "agent-data", "public"} {
 		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// The example's configs are the ones tested: what a user runs is what CI runs.
-	s.writeConf("server.conf")
-	s.writeConf("agent.conf")
-
-	s.server = proc.Start(t, s.dir, "spire-server", s.serverBin, []string{"run", "-config", s.path("server.conf")})
-	s.waitHealthy(s.server, s.serverBin, "-socketPath", s.serverSocket())
+	s.server = proc.StartRetrying(t, func() (*proc.Proc, error) {
+		s.port = proc.FreePort(t)
+		// The example's configs are the ones tested: what a user runs is what CI runs.
+		s.writeConf("server.conf")
+		s.writeConf("agent.conf")
+		p := proc.Start(t, s.dir, "spire-server", s.serverBin, []string{"run", "-config", s.path("server.conf")})
+		return p, s.healthy(p, s.serverBin, "-socketPath", s.serverSocket())
+	})
 
 	token := strings.TrimSpace(strings.TrimPrefix(s.cli("token", "generate", "-spiffeID", NodeID, "-ttl", "600"), "Token:"))
 	bundle := s.cli("bundle", "show")
@@ -118,13 +119,16 @@ func (s *SPIRE) cli(args ...string) string {
 
 func (s *SPIRE) waitHealthy(p *proc.Proc, bin string, args ...string) {
 	s.t.Helper()
-	err := p.WaitFor(2*time.Minute, p.Name+" healthy", func() error {
+	if err := s.healthy(p, bin, args...); err != nil {
+		s.t.Fatalf("spiretest: %v", err)
+	}
+}
+
+func (s *SPIRE) healthy(p *proc.Proc, bin string, args ...string) error {
+	return p.WaitFor(2*time.Minute, p.Name+" healthy", func() error {
 		_, err := proc.Run(context.Background(), bin, append([]string{"healthcheck"}, args...)...)
 		return err
 	})
-	if err != nil {
-		s.t.Fatalf("spiretest: %v", err)
-	}
 }
 
 func (s *SPIRE) serverSocket() string { return s.path("server.sock") }
