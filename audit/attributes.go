@@ -50,6 +50,11 @@ const (
 	// KeyDecisionReasons (string[]) holds the codes of every decision reason.
 	// Messages stay out of spans; they go to the decision record.
 	KeyDecisionReasons attribute.Key = "ztagent.decision.reasons"
+	// KeyDecisionCached (bool) is set, true, on an execute_tool span whose
+	// decision was served from the decision cache: the policy did not run for
+	// this call, so there is no run_guardrail span, and the verdict, code,
+	// policy id and revision of the cached decision are on execute_tool.
+	KeyDecisionCached attribute.Key = "ztagent.decision.cached"
 	// KeyPolicyID (string) names the policy that decided (its query path).
 	KeyPolicyID attribute.Key = "ztagent.policy.id"
 	// KeyPolicyRevision (string) is "sha256:<hex>" of the policy modules, data

@@ -20,6 +20,14 @@
 //	   │                             chat span that proposed the call
 //	   └─ run_guardrail ztagent.authz  ToolSpan.StartGuardrail
 //
+// The run_guardrail span is the policy's evaluation, so a call whose decision
+// is served from the decision cache (the policy marked it cacheable; see
+// authz.WithDecisionCache) has none: [ToolSpan.DecisionCached] puts the cached
+// verdict, code, policy id and revision on the execute_tool span with
+// ztagent.decision.cached = true, and the decision record says cached too.
+// Every evaluated decision, allowed or denied, still has its run_guardrail
+// span.
+//
 // The chat and execute_tool spans are siblings: a tool runs after the model turn
 // that proposed it has ended, so nesting it under the turn would misstate time.
 // The causal edge is a span link instead. [Tracer.StartTurn] returns a context

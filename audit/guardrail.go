@@ -68,6 +68,38 @@ func (v Verdict) verdict() string {
 	return "deny"
 }
 
+// appendSummary appends what the execute_tool span carries of a verdict:
+// the verdict, its code, the policy id and revision.
+func (v Verdict) appendSummary(attrs []attribute.KeyValue) []attribute.KeyValue {
+	attrs = append(attrs, KeyGuardrailVerdict.String(v.verdict()))
+	if code := v.code(); code != "" {
+		attrs = append(attrs, KeyDecisionCode.String(code))
+	}
+	if v.PolicyID != "" {
+		attrs = append(attrs, KeyPolicyID.String(v.PolicyID))
+	}
+	if v.PolicyRevision != "" {
+		attrs = append(attrs, KeyPolicyRevision.String(v.PolicyRevision))
+	}
+	return attrs
+}
+
+// DecisionCached records a verdict served from the decision cache. The
+// policy did not run for this call, so no run_guardrail span is made: the
+// summary the guardrail would have copied onto the execute_tool span (verdict,
+// code, policy id and revision) is set on it directly, with
+// ztagent.decision.cached = true. A decision is only cached when the policy
+// allowed without approval and without error; Reasons, Err, ApprovalRequired
+// and Shadow are therefore not recorded here. Use StartGuardrail for every
+// decision the policy actually evaluated.
+func (s *ToolSpan) DecisionCached(v Verdict) {
+	if s == nil || s.span == nil {
+		return
+	}
+	var buf [5]attribute.KeyValue
+	s.set(append(v.appendSummary(buf[:0]), KeyDecisionCached.Bool(true))...)
+}
+
 func (v Verdict) code() string {
 	if v.Code != "" {
 		return v.Code
@@ -108,16 +140,7 @@ func (g *GuardrailSpan) End(v Verdict) {
 	}
 	g.once.Do(func() {
 		code := v.code()
-		summary := []attribute.KeyValue{KeyGuardrailVerdict.String(v.verdict())}
-		if code != "" {
-			summary = append(summary, KeyDecisionCode.String(code))
-		}
-		if v.PolicyID != "" {
-			summary = append(summary, KeyPolicyID.String(v.PolicyID))
-		}
-		if v.PolicyRevision != "" {
-			summary = append(summary, KeyPolicyRevision.String(v.PolicyRevision))
-		}
+		summary := v.appendSummary(make([]attribute.KeyValue, 0, 5))
 
 		attrs := append([]attribute.KeyValue{KeyApprovalRequired.Bool(v.ApprovalRequired)}, summary...)
 		if len(v.Reasons) > 0 {
@@ -144,7 +167,7 @@ func (g *GuardrailSpan) End(v Verdict) {
 			}
 		}
 		g.span.SetAttributes(attrs...)
-		g.tool.spanOrNoop().SetAttributes(summary...)
+		g.tool.set(summary...)
 		g.span.End()
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/codes"
@@ -118,3 +119,42 @@ func TestGuardrail(t *testing.T) {
 }
 
 type ctxMarker struct{}
+
+// A cached verdict goes on execute_tool with ztagent.decision.cached and
+// makes no run_guardrail span.
+func TestDecisionCached(t *testing.T) {
+	tr, rec := newTracer(t)
+	_, ts := tr.StartToolCall(context.Background(), audit.ToolCall{
+		Name: "fetch", CallID: "c1", Effect: "read",
+		Identity: audit.NewSpanIdentity("spiffe://td/agent", "1f", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)),
+	})
+	ts.DecisionCached(audit.Verdict{Allow: true, Code: "allowed", PolicyID: "data.ztagent.decision", PolicyRevision: "sha256:rev"})
+	ts.End(audit.Outcome{Status: audit.StatusOK})
+	require.Len(t, rec.Ended(), 1, "no guardrail span")
+	requireAttrs(t, spanAttrs(byName(t, rec, "execute_tool fetch")), map[string]any{
+		"ztagent.guardrail.verdict": "allow",
+		"ztagent.decision.code":     "allowed",
+		"ztagent.decision.cached":   true,
+		"ztagent.policy.id":         "data.ztagent.decision",
+		"ztagent.policy.revision":   "sha256:rev",
+		"ztagent.subject.spiffe_id": "spiffe://td/agent",
+		"ztagent.svid.serial":       "1f",
+		"ztagent.svid.expires_at":   "2026-01-02T03:04:05Z",
+		"ztagent.outcome":           "ok",
+	})
+	var zero *audit.ToolSpan
+	zero.DecisionCached(audit.Verdict{Allow: true}) // records nothing, does not panic
+}
+
+// Attributes set after End still reach a span the guard did not end (an
+// agent SDK's execute_tool span it enriched).
+func TestToolSpanAttributesAfterEnd(t *testing.T) {
+	tr, rec := newTracer(t)
+	ctx, outer := tr.StartToolCall(context.Background(), audit.ToolCall{Name: "fetch"})
+	_, inner := tr.StartToolCall(ctx, audit.ToolCall{Name: "fetch", Enrich: true})
+	inner.End(audit.Outcome{Status: audit.StatusOK})
+	inner.CredentialRevoked("cred-1", nil)
+	outer.End(audit.Outcome{Status: audit.StatusOK})
+	require.Len(t, rec.Ended(), 1, "the enriched span is the framework's")
+	requireAttrs(t, spanAttrs(rec.Ended()[0]), map[string]any{"ztagent.credential.revoke.ok": true, "ztagent.outcome": "ok"})
+}

@@ -12,9 +12,22 @@ import (
 	"sync/atomic"
 )
 
-// lineBufs holds encode buffers: the line is written before write returns
-// (appendChain copies it when it grows), so a buffer is free again after.
-var lineBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// lineBufs holds encode buffers, each with its encoder: the line is written
+// before write returns (appendChain copies it when it grows), so a buffer is
+// free again after. An encoder writing to a bytes.Buffer keeps no state from
+// one record to the next (a write to it cannot fail).
+var lineBufs = sync.Pool{New: func() any {
+	lb := new(lineBuf)
+	lb.enc = json.NewEncoder(&lb.buf)
+	// Records are read by people and log tools, not embedded in HTML.
+	lb.enc.SetEscapeHTML(false)
+	return lb
+}}
+
+type lineBuf struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
 
 var (
 	errNoWriter  = errors.New("audit: JSONLines has no writer")
@@ -125,17 +138,15 @@ func (j *JSONLines) write(r *Record) error {
 	if r == nil {
 		return errNilRecord
 	}
-	buf := lineBufs.Get().(*bytes.Buffer)
+	lb := lineBufs.Get().(*lineBuf)
+	buf := &lb.buf
 	buf.Reset()
 	defer func() {
 		if buf.Cap() <= 64<<10 { // one huge record does not stay in the pool
-			lineBufs.Put(buf)
+			lineBufs.Put(lb)
 		}
 	}()
-	enc := json.NewEncoder(buf)
-	// Records are read by people and log tools, not embedded in HTML.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil { // Encode appends the newline
+	if err := lb.enc.Encode(r); err != nil { // Encode appends the newline
 		return fmt.Errorf("audit: encode record: %w", err)
 	}
 	line := buf.Bytes()

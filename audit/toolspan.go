@@ -31,15 +31,69 @@ type ToolCall struct {
 	// nesting a second execute_tool span under it. The framework still ends
 	// its span.
 	Enrich bool
+	// Identity, when the caller knows it before the call starts, goes into
+	// the span's start attributes, as [ToolSpan.SetIdentity] would record it.
+	Identity *SpanIdentity
+}
+
+// SpanIdentity is a workload identity (SPIFFE ID, SVID serial and expiry)
+// converted to span attributes once, for a caller that makes many calls under
+// the same SVID. It is immutable.
+type SpanIdentity struct{ attrs []attribute.KeyValue }
+
+// NewSpanIdentity converts an identity as [ToolSpan.SetIdentity] records it.
+func NewSpanIdentity(spiffeID, serial string, notAfter time.Time) *SpanIdentity {
+	return &SpanIdentity{attrs: appendIdentity(nil, spiffeID, serial, notAfter)}
+}
+
+func appendIdentity(attrs []attribute.KeyValue, spiffeID, serial string, notAfter time.Time) []attribute.KeyValue {
+	attrs = append(attrs, KeySubjectSPIFFEID.String(spiffeID))
+	if serial != "" {
+		attrs = append(attrs, KeySVIDSerial.String(serial))
+	}
+	if !notAfter.IsZero() {
+		attrs = append(attrs, KeySVIDExpiresAt.String(notAfter.UTC().Format(time.RFC3339)))
+	}
+	return attrs
 }
 
 // ToolSpan is one "execute_tool {name}" span. Its methods are safe for
 // concurrent use. The zero value records nothing.
+//
+// Attributes learnt during the call (verdict, credential, outcome) are
+// collected and set on the span in one call when it ends, so the SDK grows
+// the span's attribute list once rather than at every step; exporters see
+// the same attributes, since a span is exported when it ends. Events are
+// added as they happen.
 type ToolSpan struct {
 	span     trace.Span
 	tracer   trace.Tracer
 	once     sync.Once
 	borrowed bool // the framework's span: enriched, not ended, by us
+
+	mu      sync.Mutex
+	ended   bool                 // End has flushed pending; later attributes go straight to the span
+	pending []attribute.KeyValue // guarded by mu
+	buf     [toolSpanAttrs]attribute.KeyValue
+}
+
+// toolSpanAttrs is room, inside the ToolSpan, for the start attributes and
+// those set later of a usual call; more spill to the heap.
+const toolSpanAttrs = 24
+
+// set records attributes on the span: at End, or now if it has ended.
+func (s *ToolSpan) set(attrs ...attribute.KeyValue) {
+	if s == nil || s.span == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		s.span.SetAttributes(attrs...)
+		return
+	}
+	s.pending = append(s.pending, attrs...)
+	s.mu.Unlock()
 }
 
 // StartToolCall starts an "execute_tool {name}" span (kind INTERNAL) as a child
@@ -49,10 +103,13 @@ type ToolSpan struct {
 // turn's chat span with ztagent.link.kind=proposed_by.
 func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context, *ToolSpan) {
 	c.Name, c.CallID = clean(c.Name), clean(c.CallID)
-	attrs := []attribute.KeyValue{
+	ts := &ToolSpan{}
+	// The start attributes live at the front of ts.buf and are never written
+	// again (a sampler may keep them); later attributes go after them.
+	attrs := append(ts.buf[:0],
 		keyGenAIOperationName.String(opExecuteTool),
 		keyGenAIToolType.String(toolTypeFunction),
-	}
+	)
 	if c.Name != "" {
 		attrs = append(attrs, keyGenAIToolName.String(c.Name))
 	}
@@ -71,6 +128,13 @@ func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context
 	if c.ArgsDigest != "" {
 		attrs = append(attrs, KeyArgsDigest.String(c.ArgsDigest))
 	}
+	if c.Identity != nil {
+		attrs = append(attrs, c.Identity.attrs...)
+	}
+	attrs = attrs[:len(attrs):len(attrs)]
+	if n := len(attrs); n < len(ts.buf) {
+		ts.pending = ts.buf[n:n]
+	}
 	opts := []trace.SpanStartOption{
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(attrs...),
@@ -83,13 +147,15 @@ func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context
 		if linked {
 			existing.AddLink(proposedBy)
 		}
-		return ctx, &ToolSpan{span: existing, tracer: tr, borrowed: true}
+		ts.span, ts.tracer, ts.borrowed = existing, tr, true
+		return ctx, ts
 	}
 	if linked {
 		opts = append(opts, trace.WithLinks(proposedBy))
 	}
-	ctx, span := tr.Start(ctx, spanName(opExecuteTool, c.Name), opts...)
-	return ctx, &ToolSpan{span: span, tracer: tr}
+	ctx, ts.span = tr.Start(ctx, spanName(opExecuteTool, c.Name), opts...)
+	ts.tracer = tr
+	return ctx, ts
 }
 
 func (s *ToolSpan) spanOrNoop() trace.Span {
@@ -114,14 +180,7 @@ func (s *ToolSpan) SpanContext() trace.SpanContext {
 // SetIdentity records the workload identity the call was made with. A zero
 // notAfter is not recorded.
 func (s *ToolSpan) SetIdentity(spiffeID, serial string, notAfter time.Time) {
-	attrs := []attribute.KeyValue{KeySubjectSPIFFEID.String(spiffeID)}
-	if serial != "" {
-		attrs = append(attrs, KeySVIDSerial.String(serial))
-	}
-	if !notAfter.IsZero() {
-		attrs = append(attrs, KeySVIDExpiresAt.String(notAfter.UTC().Format(time.RFC3339)))
-	}
-	s.spanOrNoop().SetAttributes(attrs...)
+	s.set(appendIdentity(nil, spiffeID, serial, notAfter)...)
 }
 
 // ApprovalRequested adds the ztagent.approval.requested event.
@@ -143,19 +202,18 @@ func (s *ToolSpan) ApprovalResolved(approved bool, by, reason string) {
 		KeyApprovalBy.String(by),
 		KeyApprovalReason.String(reason),
 	))
-	span.SetAttributes(KeyApprovalStatus.String(status))
+	s.set(KeyApprovalStatus.String(status))
 }
 
 // CredentialIssued adds the ztagent.credential.issued event and sets
 // ztagent.credential.id on the span. It takes the id, never the token.
 func (s *ToolSpan) CredentialIssued(id, audience string, ttl time.Duration) {
-	span := s.spanOrNoop()
-	span.AddEvent(EventCredentialIssued, trace.WithAttributes(
+	s.spanOrNoop().AddEvent(EventCredentialIssued, trace.WithAttributes(
 		KeyCredentialID.String(id),
 		KeyCredentialAudience.String(audience),
 		KeyCredentialTTLSeconds.Float64(ttl.Seconds()),
 	))
-	span.SetAttributes(KeyCredentialID.String(id))
+	s.set(KeyCredentialID.String(id))
 }
 
 // CredentialRevoked adds the ztagent.credential.revoked event. A non-nil err
@@ -169,9 +227,8 @@ func (s *ToolSpan) CredentialRevoked(id string, err error) {
 	if err != nil {
 		attrs = append(attrs, KeyCredentialRevokeError.String(err.Error()))
 	}
-	span := s.spanOrNoop()
-	span.AddEvent(EventCredentialRevoked, trace.WithAttributes(attrs...))
-	span.SetAttributes(KeyCredentialRevokeOK.Bool(err == nil))
+	s.spanOrNoop().AddEvent(EventCredentialRevoked, trace.WithAttributes(attrs...))
+	s.set(KeyCredentialRevokeOK.Bool(err == nil))
 }
 
 // End records the outcome and ends the span. Only the first call has an
@@ -185,7 +242,10 @@ func (s *ToolSpan) End(o Outcome) {
 	s.once.Do(func() {
 		span := s.spanOrNoop()
 		status := o.status()
-		attrs := []attribute.KeyValue{KeyOutcome.String(status)}
+		s.mu.Lock()
+		attrs := append(s.pending, KeyOutcome.String(status))
+		s.pending, s.ended = nil, true
+		s.mu.Unlock()
 		if o.Code != "" {
 			attrs = append(attrs, KeyOutcomeCode.String(o.Code))
 		}

@@ -122,6 +122,22 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 	return d, nil
 }
 
+// CachedDecision returns the decision the decision cache holds for in, when
+// one serves it under the rules of WithDecisionCache; it never evaluates the
+// policy. ok is false when the cache is off or bypassed (a shadow policy or
+// decision logs must see every decision), when ctx is done, or on a miss:
+// the caller then calls Decide. A caller that records the evaluation (a
+// guardrail span) only when the policy actually runs uses it to tell the two
+// apart before it starts recording.
+func (e *Engine) CachedDecision(ctx context.Context, in *Input) (d Decision, ok bool) {
+	p := e.current()
+	if p == nil || in == nil || p.cache == nil || e.dlog != nil || e.shadow.Load() != nil || ctx.Err() != nil {
+		return Decision{}, false
+	}
+	key := p.cache.key(in)
+	return p.cache.get(&key, in.Time)
+}
+
 // evaluate runs one compiled policy on a pre-converted input.
 func evaluate(ctx context.Context, p *compiled, value ast.Value) (Decision, *Error) {
 	rs, err := p.prepared.Eval(ctx, rego.EvalParsedInput(value), evalRawTerm)

@@ -2,9 +2,12 @@ package toolguard
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 
 	"github.com/ztagent/ztagent/internal/digest"
 )
@@ -43,7 +46,10 @@ func freezeJSON(raw []byte) (frozen, error) {
 // fresh value from the canonical bytes. A type that does not survive the round
 // trip (unexported state, custom marshalers that lose data) is refused: the
 // tool would otherwise run on something other than what was authorized.
-func freezeValue[A any](a A) (A, frozen, error) {
+//
+// lossless says A's type provably survives the round trip (roundTripSafe);
+// then the copy is not marshaled again to check it.
+func freezeValue[A any](a A, lossless bool) (A, frozen, error) {
 	var zero A
 	b, err := json.Marshal(a)
 	if err != nil {
@@ -56,6 +62,9 @@ func freezeValue[A any](a A) (A, frozen, error) {
 	var copied A
 	if err := json.Unmarshal(f.raw, &copied); err != nil {
 		return zero, frozen{}, fmt.Errorf("arguments do not unmarshal from their own JSON: %w", err)
+	}
+	if lossless {
+		return copied, f, nil
 	}
 	again, err := json.Marshal(copied)
 	// The usual case: the copy marshals to the very bytes the value did, so
@@ -70,4 +79,91 @@ func freezeValue[A any](a A) (A, frozen, error) {
 		return zero, frozen{}, fmt.Errorf("arguments cannot be frozen: %w", err)
 	}
 	return copied, f, nil
+}
+
+// roundTripSafe reports whether every value of t marshals to JSON, and back,
+// to an equal value by encoding/json's default rules alone, so that a copy
+// unmarshaled from a value's JSON marshals to the same bytes. It is
+// conservative: only booleans, integers, floats, strings (not json.Number),
+// and structs, pointers, slices, arrays and string-keyed maps of those
+// qualify, with no type along the way implementing a JSON or text
+// (un)marshaler and no field using the ",string" option. Interfaces do not
+// qualify (a number in an interface comes back as float64).
+//
+// Why these survive: integers and strings are written exactly (invalid UTF-8
+// is already replaced when the value is first marshaled); floats are written
+// in the shortest form that parses back to the same bits; []byte is base64;
+// unexported fields are skipped both ways; and every key of the JSON names a
+// field exactly, since the JSON came from the same type.
+func roundTripSafe(t reflect.Type) bool {
+	return roundTripSafeSeen(t, map[reflect.Type]bool{})
+}
+
+var (
+	jsonMarshalerType   = reflect.TypeFor[json.Marshaler]()
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	jsonNumberType      = reflect.TypeFor[json.Number]()
+)
+
+func roundTripSafeSeen(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if ok, done := seen[t]; done {
+		return ok // a recursive type: decided by the outer call
+	}
+	seen[t] = true
+	ok := roundTripSafeType(t, seen)
+	seen[t] = ok
+	return ok
+}
+
+func roundTripSafeType(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if t == jsonNumberType {
+		return false
+	}
+	for _, i := range [...]reflect.Type{jsonMarshalerType, jsonUnmarshalerType, textMarshalerType, textUnmarshalerType} {
+		if t.Implements(i) || reflect.PointerTo(t).Implements(i) {
+			return false
+		}
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.String,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return true
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return roundTripSafeSeen(t.Elem(), seen)
+	case reflect.Map:
+		k := t.Key()
+		return k.Kind() == reflect.String && roundTripSafeType(k, seen) && roundTripSafeSeen(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag := f.Tag.Get("json")
+			if tag == "-" || !f.IsExported() && !f.Anonymous {
+				continue // never marshaled, never unmarshaled
+			}
+			if _, opts, _ := strings.Cut(tag, ","); hasOption(opts, "string") {
+				return false
+			}
+			if !roundTripSafeSeen(f.Type, seen) {
+				return false
+			}
+		}
+		return true
+	default: // interfaces, complex numbers, channels, functions, unsafe pointers
+		return false
+	}
+}
+
+func hasOption(opts, name string) bool {
+	for opts != "" {
+		var o string
+		o, opts, _ = strings.Cut(opts, ",")
+		if o == name {
+			return true
+		}
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
@@ -18,19 +19,22 @@ import (
 
 // call is one guarded tool call on its way through the steps of the path.
 type call struct {
-	g      *Guard
-	tool   *Tool
-	id     string
-	args   frozen
-	span   *audit.ToolSpan
-	rec    audit.Record
-	start  time.Time
-	svid   *x509svid.SVID
-	input  authz.Input
-	dec    authz.Decision
-	cred   *creds.Credential
-	shared bool // cred belongs to the task, not to this call
-	denied *DeniedError
+	g         *Guard
+	tool      *Tool
+	id        string
+	args      frozen
+	span      *audit.ToolSpan
+	rec       audit.Record
+	start     time.Time
+	svid      *x509svid.SVID
+	who       *svidInfo // svid's identity as recorded
+	svidErr   error     // from the identity source, reported by identify
+	spanHasID bool      // the span started with the identity
+	input     authz.Input
+	dec       authz.Decision
+	cred      *creds.Credential
+	shared    bool // cred belongs to the task, not to this call
+	denied    *DeniedError
 }
 
 // do runs the path of one tool call. argsErr is a failure to freeze the
@@ -45,9 +49,22 @@ func (g *Guard) do(ctx context.Context, t *Tool, args frozen, argsErr error, run
 	if c.id == "" {
 		c.id = newCallID()
 	}
+	// The identity is fetched before the span starts so that it is part of
+	// the span's start attributes; identify checks it, in its turn, below.
+	// A span names only an identity that is valid when the call starts.
+	var spanID *audit.SpanIdentity
+	if !g.closed.Load() {
+		c.svid, c.svidErr = g.identity.GetX509SVID()
+		if c.svidErr == nil && c.svid != nil && len(c.svid.Certificates) > 0 {
+			c.who = g.identityOf(c.svid)
+			if leaf := c.who.leaf; c.start.Before(leaf.NotAfter) && !c.start.Before(leaf.NotBefore) {
+				spanID, c.spanHasID = c.who.span, true
+			}
+		}
+	}
 	ctx, c.span = g.tracer.StartToolCall(ctx, audit.ToolCall{
 		Name: t.Name, CallID: c.id, Effect: string(t.Effect), Risk: string(t.Risk), ArgsDigest: args.digest,
-		Enrich: g.enrichSpans,
+		Enrich: g.enrichSpans, Identity: spanID,
 	})
 	c.rec = audit.Record{
 		Time: c.start, CallID: c.id, Tool: t.Name, Effect: string(t.Effect), Risk: string(t.Risk),
@@ -106,7 +123,8 @@ func (c *call) authorize(ctx context.Context, argsErr error) *DeniedError {
 }
 
 func (c *call) identify() *DeniedError {
-	svid, err := c.g.identity.GetX509SVID()
+	svid, err := c.svid, c.svidErr
+	c.svid = nil // set again only once it passes
 	switch {
 	case errors.Is(err, identity.ErrExpired):
 		return deny(c.tool, c.id, CodeIdentityExpired, "the agent's SVID has expired", err)
@@ -121,18 +139,19 @@ func (c *call) identify() *DeniedError {
 		return deny(c.tool, c.id, CodeIdentityExpired, "the agent's SVID is outside its validity period", nil)
 	}
 	c.svid = svid
-	serial := leaf.SerialNumber.Text(16)
-	c.span.SetIdentity(svid.ID.String(), serial, leaf.NotAfter)
-	c.rec.Subject, c.rec.SVIDSerial = svid.ID.String(), serial
+	if !c.spanHasID { // not valid yet when the call started, valid now
+		c.span.SetIdentity(c.who.subject, c.who.serial, leaf.NotAfter)
+	}
+	c.rec.Subject, c.rec.SVIDSerial = c.who.subject, c.who.serial
 	return nil
 }
 
 func (c *call) buildInput(ctx context.Context, dests []authz.Destination) {
-	subject := c.svid.ID.String()
+	subject := c.who.subject
 	p := principal(ctx)
 	chain := append(append(make([]string, 0, len(p.Chain)+1), p.Chain...), subject)
 	in := authz.Input{
-		Subject:   authz.Subject{SPIFFEID: subject, TrustDomain: c.svid.ID.TrustDomain().Name()},
+		Subject:   authz.Subject{SPIFFEID: subject, TrustDomain: c.who.trustDomain},
 		Principal: authz.Principal{User: p.User, Chain: chain},
 		Task:      authz.Task{Scopes: []string{}},
 		Tool:      authz.Tool{Name: c.tool.Name, Effect: string(c.tool.Effect), Risk: string(c.tool.Risk)},
@@ -158,9 +177,28 @@ func (c *call) buildInput(ctx context.Context, dests []authz.Destination) {
 	c.input = in
 }
 
+// cacheLookup is the part of a decider that can tell a cached decision
+// apart before evaluating (authz.Engine.CachedDecision).
+type cacheLookup interface {
+	CachedDecision(ctx context.Context, in *authz.Input) (authz.Decision, bool)
+}
+
 func (c *call) decide(ctx context.Context) *DeniedError {
-	gctx, gs := c.span.StartGuardrail(ctx)
-	dec, err := c.g.decider.Decide(gctx, &c.input)
+	var (
+		gs  *audit.GuardrailSpan
+		dec authz.Decision
+		err error
+		hit bool
+	)
+	if cl, ok := c.g.decider.(cacheLookup); ok {
+		dec, hit = cl.CachedDecision(ctx, &c.input)
+	}
+	if !hit {
+		// The policy runs: its evaluation is the run_guardrail span.
+		var gctx context.Context
+		gctx, gs = c.span.StartGuardrail(ctx)
+		dec, err = c.g.decider.Decide(gctx, &c.input)
+	}
 	c.dec = dec
 	c.g.audit.recordArgs(c, err)
 	v := audit.Verdict{
@@ -200,7 +238,11 @@ func (c *call) decide(ctx context.Context) *DeniedError {
 	} else if len(dec.Reasons) > 0 {
 		v.Code = dec.Reasons[0].Code
 	}
-	gs.End(v)
+	if hit {
+		c.span.DecisionCached(v) // no evaluation, no guardrail span
+	} else {
+		gs.End(v)
+	}
 	c.rec.Allow = d == nil
 	c.rec.Code, c.rec.Reasons = v.Code, v.Reasons
 	c.rec.PolicyID, c.rec.PolicyRevision = dec.PolicyID, dec.Revision
@@ -323,7 +365,7 @@ func (c *call) execute(ctx context.Context, run func(context.Context) error) (er
 		}
 	}()
 	tctx := creds.NewContext(ctx, c.cred)
-	tctx = withGrant(tctx, c.dec.Egress, c.tool.Destinations, c.input.Call.Destinations)
+	tctx = withGrant(tctx, &c.g.hosts, c.dec.Egress, c.tool.Destinations, c.input.Call.Destinations)
 	err = run(tctx)
 	returned = true
 	return err
@@ -354,7 +396,7 @@ func (c *call) finish(ctx context.Context, o audit.Outcome) {
 func describe(d authz.Destination) string {
 	switch d.Kind {
 	case "url":
-		return fmt.Sprintf("%s://%s:%d", d.Scheme, d.Host, d.Port)
+		return d.Scheme + "://" + d.Host + ":" + strconv.Itoa(d.Port)
 	case "email":
 		return "email:" + d.Host
 	case "argv":

@@ -2,6 +2,7 @@ package toolguard_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -9,7 +10,10 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/ztagent/ztagent/audit"
 	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/identity"
 	"github.com/ztagent/ztagent/toolguard"
@@ -95,4 +99,58 @@ func TestGuardWithDecisionCache(t *testing.T) {
 	requireDenied(t, err, "task_expired")
 	require.Equal(t, []bool{false, true, true, false}, spy.log())
 	require.Equal(t, int32(3), p.ran.Load())
+}
+
+// A decision served from the cache was not evaluated, so it has no
+// run_guardrail span: the execute_tool span carries the cached verdict with
+// ztagent.decision.cached = true. A decision the policy evaluated keeps its
+// run_guardrail span, under its execute_tool span.
+func TestGuardCachedDecisionSpans(t *testing.T) {
+	eng, err := authz.New(context.Background(), authz.WithDataJSON(policyData), authz.WithTimeout(30*time.Second), authz.WithDecisionCache(64))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = eng.Close() })
+	f := newFixture(t, toolguard.WithDecider(eng))
+	p := &probe{}
+	read := wrap(t, f.guard, toolguard.Tool{Name: "read_doc", Effect: toolguard.Read}, p.fn)
+	for range 2 {
+		_, err := read(context.Background(), DocArgs{Path: "/srv/a.txt"})
+		require.NoError(t, err)
+	}
+	recs := f.sink.all()
+	require.Len(t, recs, 2)
+	require.False(t, recs[0].Cached)
+	require.True(t, recs[1].Cached, "the second call's decision came from the cache")
+
+	var tools, guardrails []sdktrace.ReadOnlySpan
+	for _, s := range f.spans.Ended() {
+		switch {
+		case strings.HasPrefix(s.Name(), "execute_tool "):
+			tools = append(tools, s)
+		case strings.HasPrefix(s.Name(), "run_guardrail "):
+			guardrails = append(guardrails, s)
+		}
+	}
+	require.Len(t, tools, 2)
+	require.Len(t, guardrails, 1, "only the evaluated decision has a guardrail span")
+	require.Equal(t, tools[0].SpanContext().SpanID(), guardrails[0].Parent().SpanID())
+
+	attrs := func(s sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
+		m := map[attribute.Key]attribute.Value{}
+		for _, kv := range s.Attributes() {
+			m[kv.Key] = kv.Value
+		}
+		return m
+	}
+	first, second := attrs(tools[0]), attrs(tools[1])
+	_, cached := first[audit.KeyDecisionCached]
+	require.False(t, cached, "an evaluated decision is not marked cached")
+	require.True(t, second[audit.KeyDecisionCached].AsBool())
+	for _, k := range []attribute.Key{audit.KeyGuardrailVerdict, audit.KeyDecisionCode, audit.KeyPolicyID, audit.KeyPolicyRevision, audit.KeySubjectSPIFFEID, audit.KeySVIDSerial, audit.KeyCredentialID, audit.KeyOutcome} {
+		require.Contains(t, second, k)
+		require.Contains(t, first, k)
+	}
+	require.Equal(t, "allow", second[audit.KeyGuardrailVerdict].AsString())
+	require.Equal(t, first[audit.KeyPolicyRevision], second[audit.KeyPolicyRevision])
+	require.Equal(t, recs[1].PolicyRevision, second[audit.KeyPolicyRevision].AsString())
+	require.Equal(t, recs[1].Subject, second[audit.KeySubjectSPIFFEID].AsString())
 }

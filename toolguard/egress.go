@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ztagent/ztagent/audit"
 	"github.com/ztagent/ztagent/authz"
@@ -33,15 +34,44 @@ func (e *egress) granted(host string) bool { return slices.Contains(e.hosts, hos
 // canonicalized like destinations, so "Docs.Example.com." and "0x7f.1" in a
 // policy compare as the transport and dialer see them; a host that cannot be
 // canonicalized can never match and is dropped.
-func withGrant(ctx context.Context, eg authz.Egress, decls []Dest, dests []authz.Destination) context.Context {
+func withGrant(ctx context.Context, memo *hostMemo, eg authz.Egress, decls []Dest, dests []authz.Destination) context.Context {
 	e := &egress{allowPrivate: eg.AllowPrivate, hosts: make([]string, 0, len(eg.Hosts))}
 	for _, s := range eg.Hosts {
-		if h, err := canonicalHost(s); err == nil {
+		if h, ok := memo.canonical(s); ok {
 			e.hosts = append(e.hosts, h)
 		}
 	}
 	e.files = fileGrants(decls, dests)
 	return context.WithValue(ctx, egressKey{}, e)
+}
+
+// hostMemo remembers canonicalHost of the hosts decisions grant: a policy
+// grants the same few hosts call after call, and canonicalHost is a pure
+// function of its argument. Only successes are kept, up to maxMemoHosts; past
+// that, hosts are canonicalized per call. A nil memo canonicalizes every time.
+type hostMemo struct {
+	m sync.Map // granted host → canonical host
+	n atomic.Int64
+}
+
+const maxMemoHosts = 4096
+
+func (m *hostMemo) canonical(s string) (string, bool) {
+	if m != nil {
+		if h, ok := m.m.Load(s); ok {
+			return h.(string), true
+		}
+	}
+	h, err := canonicalHost(s)
+	if err != nil {
+		return "", false
+	}
+	if m != nil && m.n.Load() < maxMemoHosts {
+		if _, loaded := m.m.LoadOrStore(s, h); !loaded {
+			m.n.Add(1)
+		}
+	}
+	return h, true
 }
 
 func egressFrom(ctx context.Context) (*egress, bool) {

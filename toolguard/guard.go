@@ -2,12 +2,15 @@ package toolguard
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 	"go.opentelemetry.io/otel"
 
 	"github.com/ztagent/ztagent/audit"
@@ -31,7 +34,9 @@ type Guard struct {
 	audit           auditSettings // WithStrictAudit, WithRecordArgs (sinkmode.go)
 	now             func() time.Time
 	revoker         *revoker
-	shared          sync.Map // *sharedCred → struct{}: task credentials to refresh
+	shared          sync.Map                 // *sharedCred → struct{}: task credentials to refresh
+	who             atomic.Pointer[svidInfo] // the last SVID seen, as recorded
+	hosts           hostMemo                 // canonical forms of granted hosts
 
 	cancel    context.CancelFunc
 	bg        sync.WaitGroup
@@ -205,4 +210,36 @@ func (g *Guard) Stats() Stats {
 		RefreshFailures: g.stats.refreshFailures.Load(),
 		SinkFailures:    g.stats.sinkFailures.Load(),
 	}
+}
+
+// svidInfo is an SVID's identity as spans, records and policy input show it,
+// converted once per SVID rather than once per call.
+type svidInfo struct {
+	leaf        *x509.Certificate
+	id          spiffeid.ID
+	subject     string // SPIFFE ID
+	trustDomain string
+	serial      string // hex
+	span        *audit.SpanIdentity
+}
+
+// identityOf returns svid's identity, converted once per SVID: everything
+// in it derives from the SPIFFE ID and the leaf certificate, so the same ID
+// and leaf (the same *x509.Certificate: sources hand out copies of the SVID
+// that share it) as the last one seen give the same identity. svid must have
+// a certificate. Validity is not part of it: identify checks the leaf on
+// every call.
+func (g *Guard) identityOf(svid *x509svid.SVID) *svidInfo {
+	leaf := svid.Certificates[0]
+	if w := g.who.Load(); w != nil && w.leaf == leaf && w.id == svid.ID {
+		return w
+	}
+	w := &svidInfo{
+		leaf: leaf, id: svid.ID,
+		subject: svid.ID.String(), trustDomain: svid.ID.TrustDomain().Name(),
+		serial: leaf.SerialNumber.Text(16),
+	}
+	w.span = audit.NewSpanIdentity(w.subject, w.serial, leaf.NotAfter)
+	g.who.Store(w)
+	return w
 }

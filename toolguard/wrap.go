@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 )
 
 // Wrap guards fn. The returned function authorizes every call on its own
@@ -20,9 +21,10 @@ func Wrap[A, R any](g *Guard, tool Tool, fn func(context.Context, A) (R, error))
 	if err != nil {
 		return nil, err
 	}
+	lossless := roundTripSafe(reflect.TypeFor[A]())
 	return func(ctx context.Context, args A) (R, error) {
 		var out R
-		copied, f, ferr := freezeValue(args)
+		copied, f, ferr := freezeValue(args, lossless)
 		err := g.do(ctx, &t, f, ferr, func(ctx context.Context) error {
 			var runErr error
 			out, runErr = fn(ctx, copied)

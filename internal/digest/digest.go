@@ -20,5 +20,11 @@ func Of(b []byte) string {
 
 // Format renders a SHA-256 sum computed elsewhere (e.g. by a streaming hash).
 func Format(sum []byte) string {
-	return Prefix + hex.EncodeToString(sum)
+	var buf [len(Prefix) + 2*sha256.Size]byte // a SHA-256 digest fits: one allocation, the string
+	b := buf[:0]
+	if n := len(Prefix) + hex.EncodedLen(len(sum)); n > len(buf) {
+		b = make([]byte, 0, n)
+	}
+	b = append(b, Prefix...)
+	return string(hex.AppendEncode(b, sum))
 }

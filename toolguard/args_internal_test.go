@@ -1,0 +1,114 @@
+package toolguard
+
+import (
+	"encoding/json"
+	"math"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+type rtInner struct {
+	N     int64             `json:"n"`
+	F     float64           `json:"f"`
+	F32   float32           `json:"f32"`
+	B     []byte            `json:"b"`
+	M     map[string]uint16 `json:"m,omitempty"`
+	Ptr   *string           `json:"ptr"`
+	Arr   [2]bool           `json:"arr"`
+	hide  int
+	Skip  chan int `json:"-"`
+	Under string   `json:"under_score"`
+}
+
+type rtNode struct {
+	Name string  `json:"name"`
+	Next *rtNode `json:"next,omitempty"`
+}
+
+type rtEmbed struct {
+	rtInner
+	Extra []rtInner `json:"extra"`
+	Node  rtNode    `json:"node"`
+}
+
+type rtMarshaler struct{ V string }
+
+func (m rtMarshaler) MarshalJSON() ([]byte, error) { return json.Marshal("x" + m.V) }
+
+type rtTextKey string
+
+func (k rtTextKey) MarshalText() ([]byte, error) { return []byte("k" + string(k)), nil }
+
+func TestRoundTripSafe(t *testing.T) {
+	for _, typ := range []reflect.Type{
+		reflect.TypeFor[string](), reflect.TypeFor[rtInner](), reflect.TypeFor[rtNode](),
+		reflect.TypeFor[rtEmbed](), reflect.TypeFor[*rtEmbed](), reflect.TypeFor[map[string][]rtNode](),
+	} {
+		require.True(t, roundTripSafe(typ), typ.String())
+	}
+	for _, v := range []any{
+		struct{ X any }{}, struct{ T time.Time }{}, struct{ N json.Number }{},
+		struct {
+			N int `json:"n,string"`
+		}{},
+		struct{ M rtMarshaler }{}, map[int]string{}, map[rtTextKey]string{},
+		struct{ C complex128 }{}, struct{ R json.RawMessage }{},
+		struct {
+			Next *struct{ X any }
+		}{},
+	} {
+		require.False(t, roundTripSafe(reflect.TypeOf(v)), "%T", v)
+	}
+	type rec struct {
+		Self []rec
+		X    any
+	}
+	require.False(t, roundTripSafe(reflect.TypeFor[rec]()), "recursive type with an interface")
+}
+
+// For a type roundTripSafe accepts, skipping the second marshal gives what
+// the full check gives, and the full check would have passed.
+func TestFreezeValueLosslessMatchesFullCheck(t *testing.T) {
+	s := "p\xffq<&>"
+	values := []rtEmbed{
+		{},
+		{rtInner: rtInner{N: math.MaxInt64, F: 0.1, F32: 1.0 / 3, B: []byte{0, 1, 255}, M: map[string]uint16{"b": 2, "a": 1}, Ptr: &s, Arr: [2]bool{true, false}, hide: 7, Under: "\u2028 \"x\" \xe2"}},
+		{rtInner: rtInner{F: math.Copysign(0, -1), F32: math.MaxFloat32}, Extra: []rtInner{{N: -1}, {F: 1e300}}, Node: rtNode{Name: "a", Next: &rtNode{Name: "b"}}},
+	}
+	require.True(t, roundTripSafe(reflect.TypeFor[rtEmbed]()))
+	for i, v := range values {
+		fast, ff, err := freezeValue(v, true)
+		require.NoError(t, err, i)
+		full, fs, err := freezeValue(v, false)
+		require.NoError(t, err, i)
+		require.Equal(t, full, fast, i)
+		require.Equal(t, fs.raw, ff.raw, i)
+		require.Equal(t, fs.digest, ff.digest, i)
+		// The skipped check: the copy's JSON canonicalizes to the same digest.
+		again, err := json.Marshal(fast)
+		require.NoError(t, err)
+		g, err := freezeJSON(again)
+		require.NoError(t, err)
+		require.Equal(t, ff.digest, g.digest, "the skipped check would have passed (%d)", i)
+	}
+}
+
+// The granted-host memo gives what canonicalHost gives, on every call.
+func TestHostMemo(t *testing.T) {
+	var m hostMemo
+	for range 2 {
+		for _, h := range []string{"Docs.Example.com.", "0x7f.1", "[::1]", "bücher.example", "", "a%2eb", "exa mple.com"} {
+			want, err := canonicalHost(h)
+			got, ok := m.canonical(h)
+			require.Equal(t, err == nil, ok, h)
+			require.Equal(t, want, got, h)
+			var nilMemo *hostMemo
+			got, ok = nilMemo.canonical(h)
+			require.Equal(t, err == nil, ok, h)
+			require.Equal(t, want, got, h)
+		}
+	}
+}
