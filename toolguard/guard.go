@@ -87,7 +87,7 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		approvalTimeout: c.approvalTimeout,
 		maxCredTTL:      c.maxCredTTL,
 		enrichSpans:     c.enrichSpans,
-		audit:           auditSettingsOf(opts),
+		audit:           c.audit,
 		now:             c.now,
 	}
 	if err := g.fillDefaults(ctx, &c); err != nil {

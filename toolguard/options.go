@@ -34,6 +34,7 @@ type config struct {
 	revokeTimeout   time.Duration
 	maxCredTTL      time.Duration
 	enrichSpans     bool
+	audit           auditSettings
 	now             func() time.Time
 	err             error
 }

@@ -21,14 +21,20 @@ type auditSettings struct {
 	args *audit.ArgsRecorder
 }
 
-// auditOption is an Option about records. It is read by auditSettingsOf;
-// apply only reports a bad value, so New fails on it like on any option.
+// auditOption is an Option about records: it sets the config's audit
+// settings, or reports a bad value so New fails like on any option.
 type auditOption struct {
 	set func(*auditSettings)
 	err error
 }
 
-func (o auditOption) apply(c *config) { c.err = errors.Join(c.err, o.err) }
+func (o auditOption) apply(c *config) {
+	if o.err != nil {
+		c.err = errors.Join(c.err, o.err)
+		return
+	}
+	o.set(&c.audit)
+}
 
 // WithStrictAudit makes an unrecorded decision a denial. The guard writes a
 // decision record (Outcome audit.StatusAuthorized) once the call is
@@ -54,18 +60,6 @@ func WithRecordArgs(hmacKey []byte) Option {
 		return auditOption{err: errors.Join(errors.New("toolguard: WithRecordArgs"), err)}
 	}
 	return auditOption{set: func(s *auditSettings) { s.args = rec }}
-}
-
-// auditSettingsOf collects the audit options among opts (in order, so a later
-// one wins). Options with errors set nothing: New has already failed on them.
-func auditSettingsOf(opts []Option) auditSettings {
-	var s auditSettings
-	for _, o := range opts {
-		if a, ok := o.(auditOption); ok && a.err == nil && a.set != nil {
-			a.set(&s)
-		}
-	}
-	return s
 }
 
 // recordDecision writes the "authorized" record in strict mode; it does

@@ -29,15 +29,9 @@ func TestAuditOptions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := auditSettingsOf(tc.opts)
-			require.Equal(t, tc.wantStrict, s.strict)
-			require.Equal(t, tc.wantArgs, s.args != nil)
-			var c config
-			for _, o := range tc.opts {
-				if o != nil {
-					o.apply(&c)
-				}
-			}
+			c := configOf(tc.opts)
+			require.Equal(t, tc.wantStrict, c.audit.strict)
+			require.Equal(t, tc.wantArgs, c.audit.args != nil)
 			require.NoError(t, c.err)
 		})
 	}
@@ -49,8 +43,19 @@ func TestAuditOptionErrors(t *testing.T) {
 		require.ErrorContains(t, err, "toolguard: WithRecordArgs")
 		require.ErrorContains(t, err, "shorter than 16")
 		require.Nil(t, g)
-		require.Nil(t, auditSettingsOf([]Option{WithRecordArgs(key)}).args)
+		require.Nil(t, configOf([]Option{WithRecordArgs(key)}).audit.args)
 	}
+}
+
+// configOf applies opts as New does, skipping nil ones.
+func configOf(opts []Option) config {
+	var c config
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	return c
 }
 
 // sinkModeCall is a call that has been authorized, as recordDecision sees it.
