@@ -78,12 +78,7 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 	if in == nil {
 		return fail(p, &Error{Code: CodeNilInput, Err: errors.New("input is nil")})
 	}
-	// The cache is bypassed while a shadow policy or decision logs must see
-	// every decision (see WithDecisionCache).
-	cache := p.cache
-	if cache != nil && (e.dlog != nil || e.shadow.Load() != nil) {
-		cache = nil
-	}
+	cache := e.cacheOf(p)
 	var key [sha256.Size]byte
 	if cache != nil {
 		if err := ctx.Err(); err != nil {
@@ -131,11 +126,25 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 // apart before it starts recording.
 func (e *Engine) CachedDecision(ctx context.Context, in *Input) (d Decision, ok bool) {
 	p := e.current()
-	if p == nil || in == nil || p.cache == nil || e.dlog != nil || e.shadow.Load() != nil || ctx.Err() != nil {
+	if p == nil || in == nil || ctx.Err() != nil {
 		return Decision{}, false
 	}
-	key := p.cache.key(in)
-	return p.cache.get(&key, in.Time)
+	cache := e.cacheOf(p)
+	if cache == nil {
+		return Decision{}, false
+	}
+	key := cache.key(in)
+	return cache.get(&key, in.Time)
+}
+
+// cacheOf is p's decision cache, or nil when there is none or it is
+// bypassed: a shadow policy or decision logs must see every decision (see
+// WithDecisionCache).
+func (e *Engine) cacheOf(p *compiled) *decisionCache {
+	if p.cache == nil || e.dlog != nil || e.shadow.Load() != nil {
+		return nil
+	}
+	return p.cache
 }
 
 // evaluate runs one compiled policy on a pre-converted input.
