@@ -1,12 +1,8 @@
 package authz
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"time"
-
-	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // Input is the document a policy sees as `input`. Its JSON form is the
@@ -81,31 +77,4 @@ type Destination struct {
 type Context struct {
 	ConversationID string   `json:"conversation_id,omitempty"`
 	Taint          []string `json:"taint"`
-}
-
-// astValue encodes the input as JSON and parses it into an OPA value. Nil
-// slices become empty arrays: a policy writing count(input.context.taint)
-// must see 0, not a type error on null.
-func (in *Input) astValue() (ast.Value, error) {
-	c := *in
-	c.Principal.Chain = nonNil(c.Principal.Chain)
-	c.Task.Scopes = nonNil(c.Task.Scopes)
-	c.Call.Destinations = nonNil(c.Call.Destinations)
-	c.Context.Taint = nonNil(c.Context.Taint)
-	b, err := json.Marshal(&c)
-	if err != nil {
-		return nil, fmt.Errorf("encode input: %w", err)
-	}
-	v, err := ast.ValueFromReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("parse input: %w", err)
-	}
-	return v, nil
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }

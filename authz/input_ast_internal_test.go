@@ -1,10 +1,13 @@
 package authz
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/stretchr/testify/require"
 )
 
@@ -69,4 +72,32 @@ func FuzzInputValueMatchesJSON(f *testing.F) {
 			t.Fatalf("mismatch:\nwant %v\ngot  %v", want, got)
 		}
 	})
+}
+
+// astValue is the reference the direct conversion is tested against: the
+// input encoded as JSON and parsed into an OPA value. Nil
+// slices become empty arrays: a policy writing count(input.context.taint)
+// must see 0, not a type error on null.
+func (in *Input) astValue() (ast.Value, error) {
+	c := *in
+	c.Principal.Chain = nonNil(c.Principal.Chain)
+	c.Task.Scopes = nonNil(c.Task.Scopes)
+	c.Call.Destinations = nonNil(c.Call.Destinations)
+	c.Context.Taint = nonNil(c.Context.Taint)
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return nil, fmt.Errorf("encode input: %w", err)
+	}
+	v, err := ast.ValueFromReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("parse input: %w", err)
+	}
+	return v, nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
