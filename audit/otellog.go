@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
-	"go.opentelemetry.io/otel/log/global"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -35,11 +35,11 @@ type LogSink struct {
 }
 
 // NewLogSink returns a LogSink on lp. A nil lp means the global
-// LoggerProvider (go.opentelemetry.io/otel/log/global), which is a no-op
+// LoggerProvider (otel.GetLoggerProvider), which is a no-op
 // until one is set: every Write then fails instead of losing the record.
 func NewLogSink(lp log.LoggerProvider) *LogSink {
 	if lp == nil {
-		lp = global.GetLoggerProvider()
+		lp = otel.GetLoggerProvider()
 	}
 	return &LogSink{logger: lp.Logger(instrumentationName)}
 }

@@ -46,7 +46,7 @@ func TestHugeInvalidCallIDIsBoundedEverywhere(t *testing.T) {
 	require.LessOrEqual(t, len(rec.CallID), 256)
 	for _, s := range f.spans.Ended() {
 		for _, kv := range s.Attributes() {
-			require.True(t, utf8.ValidString(kv.Value.Emit()))
+			require.True(t, utf8.ValidString(kv.Value.String()))
 		}
 	}
 }

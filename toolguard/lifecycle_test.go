@@ -79,7 +79,6 @@ func TestCallCredentialsWithoutTaskAreNotShared(t *testing.T) {
 // longIssuer ignores the TTL it is asked for.
 type longIssuer struct {
 	creds.Issuer
-	m       *creds.Minter
 	revoked atomic.Int32
 }
 
