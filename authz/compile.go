@@ -18,6 +18,7 @@ type compiled struct {
 	revision string
 	source   string
 	cache    *decisionCache // nil: decisions are not reused
+	memo     *ruleMemo      // nil: every rule is evaluated every time
 }
 
 // settings are what every compile of an engine shares.
@@ -71,6 +72,7 @@ func (s *settings) compile(ctx context.Context, ps PolicySet) (*compiled, error)
 		revision: revision(n.modules, n.canonical, s.query),
 		source:   n.source,
 		cache:    newDecisionCache(s.cacheSize, scanReads(n.modules)),
+		memo:     newRuleMemo(prepared.Modules()),
 	}, nil
 }
 

@@ -98,12 +98,13 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 	if err != nil {
 		return fail(p, &Error{Code: CodeBadInput, Err: err})
 	}
-	d, derr := evaluate(ctx, p, value)
+	k := memoKey{in.Subject, in.Tool}
+	d, derr := evaluate(ctx, p, value, k)
 	if derr != nil {
 		d, _ = fail(p, derr)
 	}
 	if sh := e.shadow.Load(); sh != nil {
-		d.Shadow = e.evalShadow(ctx, sh, value, d.Allow)
+		d.Shadow = e.evalShadow(ctx, sh, value, k, d.Allow)
 	}
 	if e.dlog != nil {
 		e.dlog.log(ctx, p, value, &d, derr)
@@ -147,9 +148,20 @@ func (e *Engine) cacheOf(p *compiled) *decisionCache {
 	return p.cache
 }
 
-// evaluate runs one compiled policy on a pre-converted input.
-func evaluate(ctx context.Context, p *compiled, value ast.Value) (Decision, *Error) {
-	rs, err := p.prepared.Eval(ctx, rego.EvalParsedInput(value), evalRawTerm)
+// evaluate runs one compiled policy on a pre-converted input; k is the part
+// of the input the rule memo is keyed on.
+func evaluate(ctx context.Context, p *compiled, value ast.Value, k memoKey) (Decision, *Error) {
+	var rs rego.ResultSet
+	var err error
+	if p.memo == nil {
+		rs, err = p.prepared.Eval(ctx, rego.EvalParsedInput(value), evalRawTerm)
+	} else {
+		vc := p.memo.cache(k)
+		rs, err = p.prepared.Eval(ctx, rego.EvalParsedInput(value), evalRawTerm, rego.EvalVirtualCache(vc))
+		if err == nil && ctx.Err() == nil {
+			p.memo.learn(k, vc)
+		}
+	}
 	if cerr := ctx.Err(); cerr != nil {
 		return Decision{}, contextError(cerr)
 	}

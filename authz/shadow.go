@@ -23,9 +23,9 @@ type ShadowResult struct {
 
 // evalShadow evaluates the candidate on the same input value. A failing
 // candidate counts as a deny, exactly as it would if it were enforced.
-func (e *Engine) evalShadow(ctx context.Context, sh *compiled, value ast.Value, enforced bool) *ShadowResult {
+func (e *Engine) evalShadow(ctx context.Context, sh *compiled, value ast.Value, k memoKey, enforced bool) *ShadowResult {
 	r := &ShadowResult{Revision: sh.revision}
-	d, err := evaluate(ctx, sh, value)
+	d, err := evaluate(ctx, sh, value, k)
 	switch {
 	case err != nil:
 		e.stats.shadowErrors.Add(1)
