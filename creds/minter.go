@@ -29,7 +29,7 @@ type Minter struct {
 	now        func() time.Time
 	pub        ed25519.PublicKey
 	keyID      string
-	signer     jose.Signer // holds the private key; never printed (see Format)
+	signer     *compactSigner // holds the private key; never printed (see Format)
 	ledger     *ledger
 }
 
@@ -78,10 +78,7 @@ func NewMinter(opts ...MinterOption) (*Minter, error) {
 		return nil, fmt.Errorf("creds: minter: key thumbprint: %w", err)
 	}
 	kid := base64.RawURLEncoding.EncodeToString(tp)
-	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.EdDSA, Key: cfg.key},
-		(&jose.SignerOptions{}).WithType(tokenType).WithHeader(jose.HeaderKey("kid"), kid),
-	)
+	signer, err := newCompactSigner(cfg.key, kid, tokenType)
 	if err != nil {
 		return nil, fmt.Errorf("creds: minter: signer: %w", err)
 	}
@@ -136,7 +133,7 @@ func (m *Minter) Issue(ctx context.Context, r Request) (*Credential, error) {
 		CallID: r.CallID,
 		Act:    actFor(r.Subject, r.Delegation),
 	}
-	token, err := jwt.Signed(m.signer).Claims(claims).Serialize()
+	token, err := m.signer.sign(claims)
 	if err != nil {
 		return nil, fmt.Errorf("creds: issue: sign: %w", err)
 	}
