@@ -85,6 +85,10 @@ const (
 	// the call succeeded. false means the credential stays usable until it
 	// expires, which responders need to know.
 	KeyCredentialRevokeOK attribute.Key = "ztagent.credential.revoke.ok"
+	// KeyCredentialReused (bool) is true when the call used a credential its
+	// task already held (credential.reuse = "task") instead of one issued for
+	// it; the ztagent.credential.issued event is on the call that minted it.
+	KeyCredentialReused attribute.Key = "ztagent.credential.reused"
 	// KeyCredentialRevokeError (string) is the revocation error message.
 	KeyCredentialRevokeError attribute.Key = "ztagent.credential.revoke.error"
 

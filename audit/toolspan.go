@@ -216,6 +216,14 @@ func (s *ToolSpan) CredentialIssued(id, audience string, ttl time.Duration) {
 	s.set(KeyCredentialID.String(id))
 }
 
+// CredentialReused records that the call used a credential issued earlier
+// (a task's shared credential): ztagent.credential.id and
+// ztagent.credential.reused=true on the span, and no event, since nothing was
+// issued for this call.
+func (s *ToolSpan) CredentialReused(id string) {
+	s.set(KeyCredentialID.String(id), KeyCredentialReused.Bool(true))
+}
+
 // CredentialRevoked adds the ztagent.credential.revoked event. A non-nil err
 // means the credential stays valid until it expires; that is recorded on the
 // event and as ztagent.credential.revoke.ok=false on the span.

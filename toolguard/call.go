@@ -312,9 +312,10 @@ func (c *call) issue(ctx context.Context) *DeniedError {
 	}
 	var cred *creds.Credential
 	var err error
+	minted := true
 	if t := task(ctx); t != nil && grant.Reuse == authz.ReuseTask {
 		req.CallID = "" // shared by the task's calls
-		cred, err = c.g.sharedCredential(ctx, t, req)
+		cred, minted, err = c.g.sharedCredential(ctx, t, req)
 		c.shared = true
 		if errors.Is(err, errTaskEnded) {
 			return c.refuse(CodeTaskEnded, "the task has ended", err)
@@ -335,7 +336,11 @@ func (c *call) issue(ctx context.Context) *DeniedError {
 		return c.refuse(CodeCredentialFailed, fmt.Sprintf("issuer returned a credential living %s, over the %s maximum or already expired", cred.TTL(), c.g.maxCredTTL), nil)
 	}
 	c.cred = cred
-	c.span.CredentialIssued(cred.ID, cred.Audience, cred.TTL())
+	if minted {
+		c.span.CredentialIssued(cred.ID, cred.Audience, cred.TTL())
+	} else {
+		c.span.CredentialReused(cred.ID)
+	}
 	c.rec.CredentialID, c.rec.CredentialAudience = cred.ID, cred.Audience
 	c.rec.CredentialTTLSeconds = cred.TTL().Seconds()
 	return nil

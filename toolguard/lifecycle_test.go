@@ -3,11 +3,14 @@ package toolguard_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/creds"
@@ -39,6 +42,33 @@ func TestTaskCredentialsAreSharedRefreshedAndRevokedAtTaskEnd(t *testing.T) {
 	}
 	require.Len(t, seen, 2)
 	require.Equal(t, seen[0].ID, seen[1].ID, "the task's calls share one credential")
+	// The call that minted it carries the issued event; the next one says it
+	// reused it, and nothing was issued for it.
+	var spans []sdktrace.ReadOnlySpan
+	for _, s := range f.spans.Ended() {
+		if strings.HasPrefix(s.Name(), "execute_tool") {
+			spans = append(spans, s)
+		}
+	}
+	require.Len(t, spans, 2)
+	for i, s := range spans {
+		var events []string
+		for _, e := range s.Events() {
+			events = append(events, e.Name)
+		}
+		attrs := map[string]attribute.Value{}
+		for _, a := range s.Attributes() {
+			attrs[string(a.Key)] = a.Value
+		}
+		require.Equal(t, seen[0].ID, attrs["ztagent.credential.id"].AsString(), "span %d", i)
+		if i == 0 {
+			require.Equal(t, []string{"ztagent.credential.issued"}, events)
+			require.NotContains(t, attrs, "ztagent.credential.reused")
+		} else {
+			require.Empty(t, events)
+			require.True(t, attrs["ztagent.credential.reused"].AsBool())
+		}
+	}
 	verifier := f.minter.Verifier(creds.WithVerifierClock(f.now.Now))
 	_, err := verifier.Verify(context.Background(), seen[0].Token(), seen[0].Audience)
 	require.NoError(t, err, "not revoked at call end")

@@ -70,12 +70,14 @@ func sharedKey(r creds.Request) string {
 // sharedCredential returns a live shared credential of the task for r,
 // issuing one only when there is none (or it died): refreshes happen in the
 // background, not here.
-func (g *Guard) sharedCredential(ctx context.Context, t *Task, r creds.Request) (*creds.Credential, error) {
+//
+// minted says this call issued the credential (none was current).
+func (g *Guard) sharedCredential(ctx context.Context, t *Task, r creds.Request) (c *creds.Credential, minted bool, err error) {
 	key := sharedKey(r)
 	t.mu.Lock()
 	if t.ended {
 		t.mu.Unlock()
-		return nil, errTaskEnded
+		return nil, false, errTaskEnded
 	}
 	if t.shared == nil {
 		t.shared = map[string]*sharedCred{}
@@ -88,14 +90,13 @@ func (g *Guard) sharedCredential(ctx context.Context, t *Task, r creds.Request) 
 	}
 	t.mu.Unlock()
 	if c := sc.cur.Load(); c != nil && g.now().Add(time.Second).Before(c.ExpiresAt) {
-		return c, nil
+		return c, false, nil
 	}
-	c, err := g.issuer.Issue(ctx, r)
-	if err != nil {
-		return nil, err
+	if c, err = g.issuer.Issue(ctx, r); err != nil {
+		return nil, false, err
 	}
 	sc.swap(c)
-	return c, nil
+	return c, true, nil
 }
 
 var errTaskEnded = errors.New("the task has ended")
