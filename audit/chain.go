@@ -89,12 +89,6 @@ func appendChain(line []byte, prev, link string) []byte {
 	return append(out, "}\n"...)
 }
 
-// appendJSONString appends s as a JSON string; chain values are ASCII.
-func appendJSONString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s)
-	return append(dst, b...)
-}
-
 // VerifyJSONLines checks a log written by a JSONLines with [WithHashChain]
 // and the same key (nil for a plain SHA-256 chain). It returns the number of
 // lines that verified. The first line that was edited, deleted, reordered or

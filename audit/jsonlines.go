@@ -146,10 +146,13 @@ func (j *JSONLines) write(r *Record) error {
 			lineBufs.Put(lb)
 		}
 	}()
-	if err := lb.enc.Encode(r); err != nil { // Encode appends the newline
+	line, err := appendRecord(buf.AvailableBuffer(), r)
+	if err != nil {
 		return fmt.Errorf("audit: encode record: %w", err)
 	}
-	line := buf.Bytes()
+	line = append(line, '\n')
+	buf.Write(line) // keeps a grown buffer for the pool; line is its bytes again
+	line = buf.Bytes()
 	var canon []byte
 	if j.chain != nil {
 		var err error

@@ -1,0 +1,204 @@
+package audit
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// appendRecord appends r as one JSON object, byte for byte what
+// encoding/json writes for it with HTML escaping off, without reflection:
+// a record is written on every tool call, and the generic encoder costs as
+// much as the rest of the record path. Only Args (arbitrary values) goes
+// through encoding/json. The equality with encoding/json is tested and
+// fuzzed, so the record format has one definition: the struct tags.
+func appendRecord(b []byte, r *Record) ([]byte, error) {
+	// The two times RFC 3339 cannot express, which encoding/json refuses.
+	if y := r.Time.Year(); y < 0 || y > 9999 {
+		return nil, errors.New("audit: record time: year outside of range [0,9999]")
+	}
+	if _, off := r.Time.Zone(); off <= -24*3600 || off >= 24*3600 {
+		return nil, errors.New("audit: record time: timezone hour outside of range [0,23]")
+	}
+	b = append(b, `{"time":"`...)
+	b = r.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	b = optString(b, `,"trace_id":`, r.TraceID)
+	b = optString(b, `,"span_id":`, r.SpanID)
+	b = optString(b, `,"proposed_by_span_id":`, r.ProposedBySpan)
+	b = optString(b, `,"conversation_id":`, r.ConversationID)
+	b = optString(b, `,"call_id":`, r.CallID)
+	b = append(b, `,"tool":`...)
+	b = appendJSONString(b, r.Tool)
+	b = append(b, `,"effect":`...)
+	b = appendJSONString(b, r.Effect)
+	b = optString(b, `,"risk":`, r.Risk)
+	b = optString(b, `,"subject":`, r.Subject)
+	b = optString(b, `,"svid_serial":`, r.SVIDSerial)
+	b = optString(b, `,"args_digest":`, r.ArgsDigest)
+	if len(r.Args) > 0 {
+		args, err := marshalNoHTMLEscape(r.Args)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"args":`...)
+		b = append(b, args...)
+	}
+	if len(r.Destinations) > 0 {
+		b = append(b, `,"destinations":[`...)
+		for i, d := range r.Destinations {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, d)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"allow":`...)
+	b = strconv.AppendBool(b, r.Allow)
+	b = optString(b, `,"code":`, r.Code)
+	if len(r.Reasons) > 0 {
+		b = append(b, `,"reasons":[`...)
+		for i, x := range r.Reasons {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"code":`...)
+			b = appendJSONString(b, x.Code)
+			b = optString(b, `,"message":`, x.Message)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = optString(b, `,"policy_id":`, r.PolicyID)
+	b = optString(b, `,"policy_revision":`, r.PolicyRevision)
+	if r.Cached {
+		b = append(b, `,"cached":true`...)
+	}
+	b = optString(b, `,"approval":`, r.Approval)
+	b = optString(b, `,"credential_id":`, r.CredentialID)
+	b = optString(b, `,"credential_audience":`, r.CredentialAudience)
+	var err error
+	if r.CredentialTTLSeconds != 0 {
+		b = append(b, `,"credential_ttl_seconds":`...)
+		if b, err = appendJSONFloat(b, r.CredentialTTLSeconds); err != nil {
+			return nil, err
+		}
+	}
+	if s := r.Shadow; s != nil {
+		b = append(b, `,"shadow":{"revision":`...)
+		b = appendJSONString(b, s.Revision)
+		b = append(b, `,"allow":`...)
+		b = strconv.AppendBool(b, s.Allow)
+		b = optString(b, `,"code":`, s.Code)
+		b = optString(b, `,"flip":`, s.Flip)
+		b = append(b, '}')
+	}
+	b = append(b, `,"outcome":`...)
+	b = appendJSONString(b, r.Outcome)
+	b = optString(b, `,"error":`, r.Error)
+	b = append(b, `,"duration_ms":`...)
+	if b, err = appendJSONFloat(b, r.DurationMS); err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+// optString appends key and s unless s is empty (omitempty).
+func optString(b []byte, key, s string) []byte {
+	if s == "" {
+		return b
+	}
+	return appendJSONString(append(b, key...), s)
+}
+
+// appendJSONString quotes s as encoding/json does with HTML escaping off:
+// quotes, backslashes and control characters escaped, invalid UTF-8 as
+// U+FFFD, and U+2028/U+2029 escaped (they end lines in JavaScript).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendJSONFloat formats f as encoding/json does (the shortest decimal that
+// round-trips; exponent form below 1e-6 and from 1e21). NaN and infinities
+// have no JSON form.
+func appendJSONFloat(b []byte, f float64) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, errors.New("audit: record number is not finite")
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-07 → e-7, as encoding/json writes it.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, nil
+}
+
+// marshalNoHTMLEscape is json.Marshal with HTML escaping off, as the rest of
+// the record, without the encoder's trailing newline.
+func marshalNoHTMLEscape(v any) ([]byte, error) {
+	lb := lineBufs.Get().(*lineBuf)
+	defer lineBufs.Put(lb)
+	lb.buf.Reset()
+	if err := lb.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	out := lb.buf.Bytes()
+	return append([]byte(nil), out[:len(out)-1]...), nil
+}
