@@ -34,7 +34,7 @@ func (t *Tracer) StartAgent(ctx context.Context, a Agent) (context.Context, trac
 		attrs = append(attrs, keyGenAIConversationID.String(conv))
 	}
 	ctx, span := t.get().Start(ctx, spanName(opInvokeAgent, a.Name),
-		trace.WithSpanKind(trace.SpanKindInternal),
+		kindInternal,
 		trace.WithAttributes(attrs...))
 	return withConversation(ctx, conv), span
 }

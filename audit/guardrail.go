@@ -125,7 +125,7 @@ type GuardrailSpan struct {
 func (s *ToolSpan) StartGuardrail(ctx context.Context) (context.Context, *GuardrailSpan) {
 	ctx = trace.ContextWithSpan(ctx, s.spanOrNoop())
 	ctx, span := s.tracerOrNoop().Start(ctx, guardrailSpanName,
-		trace.WithSpanKind(trace.SpanKindInternal),
+		kindInternal,
 		trace.WithAttributes(keyGenAIOperationName.String(opRunGuardrail)))
 	return ctx, &GuardrailSpan{span: span, tool: s}
 }

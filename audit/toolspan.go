@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -89,7 +90,9 @@ func (s *ToolSpan) set(attrs ...attribute.KeyValue) {
 	s.mu.Lock()
 	if s.ended {
 		s.mu.Unlock()
-		s.span.SetAttributes(attrs...)
+		// A copy, so the caller's variadic slice does not escape and the
+		// usual case (before End) allocates nothing for it.
+		s.span.SetAttributes(slices.Clone(attrs)...)
 		return
 	}
 	s.pending = append(s.pending, attrs...)
@@ -136,7 +139,7 @@ func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context
 		ts.pending = ts.buf[n:n]
 	}
 	opts := []trace.SpanStartOption{
-		trace.WithSpanKind(trace.SpanKindInternal),
+		kindInternal,
 		trace.WithAttributes(attrs...),
 	}
 	link, linked := ProposedBy(ctx, c.CallID)
@@ -153,7 +156,7 @@ func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context
 	if linked {
 		opts = append(opts, trace.WithLinks(proposedBy))
 	}
-	ctx, ts.span = tr.Start(ctx, spanName(opExecuteTool, c.Name), opts...)
+	ctx, ts.span = tr.Start(ctx, t.toolSpanName(c.Name), opts...)
 	ts.tracer = tr
 	return ctx, ts
 }

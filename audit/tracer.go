@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
@@ -15,6 +17,7 @@ const instrumentationName = "github.com/ztagent/ztagent/audit"
 // TracerProvider.
 type Tracer struct {
 	tracer trace.Tracer
+	names  spanNames
 }
 
 // NewTracer returns a Tracer on tp. A nil tp means otel.GetTracerProvider(),
@@ -41,4 +44,37 @@ func StartAgent(ctx context.Context, a Agent) (context.Context, trace.Span) {
 // StartTurn is [Tracer.StartTurn] on the global TracerProvider.
 func StartTurn(ctx context.Context, turn Turn) (context.Context, *TurnRecorder) {
 	return NewTracer(nil).StartTurn(ctx, turn)
+}
+
+// kindInternal is the one span kind the audit spans use, made once: an
+// option built per span is an allocation per span.
+var kindInternal = trace.WithSpanKind(trace.SpanKindInternal)
+
+// spanNames remembers "execute_tool {name}" per tool name, since a process
+// calls the same few tools over and over. It stops remembering past
+// maxSpanNames names (a name the model made up must not grow it forever).
+type spanNames struct {
+	m sync.Map // tool name → span name
+	n atomic.Int64
+}
+
+const maxSpanNames = 1024
+
+func (s *spanNames) get(op, target string) string {
+	if v, ok := s.m.Load(target); ok {
+		return v.(string)
+	}
+	name := spanName(op, target)
+	if s.n.Add(1) <= maxSpanNames {
+		s.m.Store(target, name)
+	}
+	return name
+}
+
+// toolSpanName is "execute_tool {name}".
+func (t *Tracer) toolSpanName(name string) string {
+	if t == nil {
+		return spanName(opExecuteTool, name)
+	}
+	return t.names.get(opExecuteTool, name)
 }

@@ -157,7 +157,7 @@ func (c *call) buildInput(ctx context.Context, dests []authz.Destination) {
 		Tool:      authz.Tool{Name: c.tool.Name, Effect: string(c.tool.Effect), Risk: string(c.tool.Risk)},
 		Call: authz.Call{
 			ID: c.id, Args: c.args.raw, ArgsDigest: c.args.digest,
-			Destinations: append([]authz.Destination{}, dests...),
+			Destinations: dests, // made for this call; never nil
 		},
 		Context: authz.Context{ConversationID: audit.ConversationID(ctx), Taint: []string{}},
 		Time:    c.g.now().UTC(),
@@ -393,7 +393,12 @@ func (c *call) finish(ctx context.Context, o audit.Outcome) {
 		c.rec.Error = c.denied.Reason
 	}
 	c.rec.DurationMS = float64(c.g.now().Sub(c.start).Microseconds()) / 1000
-	if err := c.g.sink.Write(context.WithoutCancel(ctx), &c.rec); err != nil {
+	// The record is written even if the caller gave up on the call.
+	wctx := ctx
+	if ctx.Done() != nil {
+		wctx = context.WithoutCancel(ctx)
+	}
+	if err := c.g.sink.Write(wctx, &c.rec); err != nil {
 		c.g.stats.sinkFailures.Add(1)
 	}
 }

@@ -68,18 +68,18 @@ func (d Dest) validate() error {
 // A declared field that is absent yields none; a present field of the wrong
 // type, or a value that cannot be canonicalized, is an error (deny).
 func destinations(decls []Dest, args any) ([]authz.Destination, error) {
-	var out []authz.Destination
+	out := []authz.Destination{} // never nil: the policy sees [], not null
 	for _, d := range decls {
-		vals, err := fieldStrings(args, d.field)
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range vals {
+		err := eachFieldString(args, d.field, func(v string) error {
 			dst, err := d.derive(v)
 			if err != nil {
-				return nil, fmt.Errorf("argument %s: %w", d.field, err)
+				return fmt.Errorf("argument %s: %w", d.field, err)
 			}
 			out = append(out, dst)
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -98,35 +98,39 @@ func (d Dest) derive(v string) (authz.Destination, error) {
 	}
 }
 
-// fieldStrings walks a dotted path in decoded JSON.
-func fieldStrings(args any, field string) ([]string, error) {
+// eachFieldString walks a dotted path in decoded JSON and calls fn with the
+// string there, or with each string of the array there. A missing path or a
+// null is no value; anything else is an error.
+func eachFieldString(args any, field string, fn func(string) error) error {
 	cur := args
-	for _, part := range strings.Split(field, ".") {
+	for part := range strings.SplitSeq(field, ".") {
 		obj, ok := cur.(map[string]any)
 		if !ok {
-			return nil, nil
+			return nil
 		}
 		if cur, ok = obj[part]; !ok {
-			return nil, nil
+			return nil
 		}
 	}
 	switch v := cur.(type) {
 	case nil:
-		return nil, nil
+		return nil
 	case string:
-		return []string{v}, nil
+		return fn(v)
 	case []any:
-		out := make([]string, 0, len(v))
 		for _, e := range v {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("argument %s: want strings, got %T", field, e)
+			if _, ok := e.(string); !ok {
+				return fmt.Errorf("argument %s: want strings, got %T", field, e)
 			}
-			out = append(out, s)
 		}
-		return out, nil
+		for _, e := range v {
+			if err := fn(e.(string)); err != nil {
+				return err
+			}
+		}
+		return nil
 	default:
-		return nil, fmt.Errorf("argument %s: want a string or an array of strings, got %T", field, cur)
+		return fmt.Errorf("argument %s: want a string or an array of strings, got %T", field, cur)
 	}
 }
 
@@ -259,7 +263,7 @@ func canonicalHost(h string) (string, error) {
 	if len(ascii) > 253 {
 		return "", fmt.Errorf("host %q is too long", h)
 	}
-	for _, l := range strings.Split(ascii, ".") {
+	for l := range strings.SplitSeq(ascii, ".") {
 		if l == "" || len(l) > 63 {
 			return "", fmt.Errorf("bad host %q", h)
 		}

@@ -200,3 +200,13 @@ func FuzzFreezeJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestEndsInNumber(t *testing.T) {
+	for host, want := range map[string]bool{
+		"": false, ".": false, "..": false, "a.": false, "a..": false, "example.com": false, "example.com.": false,
+		"1": true, "1.": true, "a.1": true, "a.1.": true, "1.2.3.4": true, "a.0x10": true, "a.0X1f.": true,
+		"a.0x": true, "a.0xg": false, "1a": false, "a.1.b": false, "0x10.a": false,
+	} {
+		require.Equal(t, want, endsInNumber(host), "%q", host)
+	}
+}

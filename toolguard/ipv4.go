@@ -15,14 +15,12 @@ var errNotIPv4 = errors.New("host ends in a number but is not an IPv4 address")
 // inet_aton, never a DNS name. The guard must read it the same way, or the
 // policy judges "0x7f.1" while the socket reaches 127.0.0.1.
 func endsInNumber(host string) bool {
-	labels := strings.Split(host, ".")
-	if labels[len(labels)-1] == "" {
-		if len(labels) == 1 {
-			return false
-		}
-		labels = labels[:len(labels)-1]
+	if host == "" {
+		return false
 	}
-	last := labels[len(labels)-1]
+	// The last label, ignoring one trailing dot (a fully qualified name).
+	h := strings.TrimSuffix(host, ".")
+	last := h[strings.LastIndexByte(h, '.')+1:]
 	if last != "" && strings.Trim(last, "0123456789") == "" {
 		return true
 	}
