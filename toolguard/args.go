@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/ztagent/ztagent/internal/digest"
 )
@@ -22,6 +23,47 @@ type frozen struct {
 	decoded any
 }
 
+// freezer is freezeJSON with a memory of the arguments it froze last: an
+// agent calls the same tool with the same arguments again and again (that is
+// when a decision can be reused at all), and freezing is a pure function of
+// the bytes, so the result for the same bytes is the same. What it hands out
+// is only read (the canonical bytes go to the policy, the decoded form to
+// the destination checks); every tool call still gets its own copy of the
+// arguments. It keeps at most freezeEntries results of arguments up to
+// freezeMaxBytes long, starting over when full.
+type freezer struct {
+	mu sync.RWMutex
+	m  map[string]frozen
+}
+
+const (
+	freezeEntries  = 256
+	freezeMaxBytes = 1024
+)
+
+func (fz *freezer) freezeJSON(raw []byte) (frozen, error) {
+	if fz == nil || len(raw) > freezeMaxBytes {
+		return freezeJSON(raw)
+	}
+	fz.mu.RLock()
+	f, ok := fz.m[string(raw)]
+	fz.mu.RUnlock()
+	if ok {
+		return f, nil
+	}
+	f, err := freezeJSON(raw)
+	if err != nil {
+		return f, err
+	}
+	fz.mu.Lock()
+	if fz.m == nil || len(fz.m) >= freezeEntries {
+		fz.m = make(map[string]frozen, freezeEntries)
+	}
+	fz.m[string(raw)] = f
+	fz.mu.Unlock()
+	return f, nil
+}
+
 // freezeJSON canonicalizes raw JSON arguments: numbers kept exactly, object
 // keys sorted, insignificant space removed. Trailing data is refused so that
 // the policy and the tool cannot read two different documents.
@@ -32,7 +74,9 @@ func freezeJSON(raw []byte) (frozen, error) {
 	if err := dec.Decode(&v); err != nil {
 		return frozen{}, fmt.Errorf("arguments are not valid JSON: %w", err)
 	}
-	if _, err := dec.Token(); err == nil {
+	// Only JSON whitespace may follow. (Asking the decoder for another token
+	// would let through trailing bytes that are not JSON at all.)
+	if rest := raw[dec.InputOffset():]; len(bytes.Trim(rest, " \t\r\n")) > 0 {
 		return frozen{}, errors.New("arguments have data after the JSON value")
 	}
 	canon, err := json.Marshal(v)
@@ -49,13 +93,13 @@ func freezeJSON(raw []byte) (frozen, error) {
 //
 // lossless says A's type provably survives the round trip (roundTripSafe);
 // then the copy is not marshaled again to check it.
-func freezeValue[A any](a A, lossless bool) (A, frozen, error) {
+func freezeValue[A any](fz *freezer, a A, lossless bool) (A, frozen, error) {
 	var zero A
 	b, err := json.Marshal(a)
 	if err != nil {
 		return zero, frozen{}, fmt.Errorf("arguments do not marshal to JSON: %w", err)
 	}
-	f, err := freezeJSON(b)
+	f, err := fz.freezeJSON(b)
 	if err != nil {
 		return zero, frozen{}, err
 	}
@@ -71,7 +115,7 @@ func freezeValue[A any](a A, lossless bool) (A, frozen, error) {
 	// it canonicalizes to the same digest without a second canonical pass.
 	if err == nil && !bytes.Equal(again, b) {
 		var g frozen
-		if g, err = freezeJSON(again); err == nil && g.digest != f.digest {
+		if g, err = fz.freezeJSON(again); err == nil && g.digest != f.digest {
 			err = errors.New("arguments change in a JSON round trip")
 		}
 	}

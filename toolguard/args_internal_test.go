@@ -2,8 +2,10 @@ package toolguard
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,9 +82,9 @@ func TestFreezeValueLosslessMatchesFullCheck(t *testing.T) {
 	}
 	require.True(t, roundTripSafe(reflect.TypeFor[rtEmbed]()))
 	for i, v := range values {
-		fast, ff, err := freezeValue(v, true)
+		fast, ff, err := freezeValue(nil, v, true)
 		require.NoError(t, err, i)
-		full, fs, err := freezeValue(v, false)
+		full, fs, err := freezeValue(nil, v, false)
 		require.NoError(t, err, i)
 		require.Equal(t, full, fast, i)
 		require.Equal(t, fs.raw, ff.raw, i)
@@ -111,4 +113,58 @@ func TestHostMemo(t *testing.T) {
 			require.Equal(t, want, got, h)
 		}
 	}
+}
+
+// Nothing but JSON whitespace may follow the arguments.
+func TestFreezeJSONRefusesTrailingData(t *testing.T) {
+	for _, in := range []string{`{} x`, `{} {}`, "{}\v", `{}]`, `1 2`, "{}\u00a0"} {
+		_, err := freezeJSON([]byte(in))
+		require.Error(t, err, "%q", in)
+	}
+	for _, in := range []string{`{}`, " {} \t\r\n", `"s"  `} {
+		_, err := freezeJSON([]byte(in))
+		require.NoError(t, err, "%q", in)
+	}
+}
+
+// The freezer's memory never changes a result: the same bytes freeze to what
+// freezeJSON gives, errors are not remembered, and every call still gets its
+// own copy of typed arguments.
+func TestFreezerRemembersOnlyWhatFreezeJSONGives(t *testing.T) {
+	var fz freezer
+	inputs := []string{`{"b":1,"a":[1.50,"x"]}`, `{"url":"https://docs.example.com/"}`, `[1,2]`, `"s"`, `{"a":`, `{} x`, `{} {}`, "{}\v", `{"n":1e400}`, " {} \n"}
+	for range 3 {
+		for _, in := range inputs {
+			want, werr := freezeJSON([]byte(in))
+			got, gerr := fz.freezeJSON([]byte(in))
+			require.Equal(t, werr == nil, gerr == nil, in)
+			require.Equal(t, want, got, in)
+		}
+	}
+	fz.mu.RLock()
+	require.Len(t, fz.m, 6, "only the arguments that froze are remembered")
+	fz.mu.RUnlock()
+
+	type args struct{ Tags map[string]string }
+	a1, _, err := freezeValue(&fz, args{Tags: map[string]string{"k": "v"}}, true)
+	require.NoError(t, err)
+	a2, _, err := freezeValue(&fz, args{Tags: map[string]string{"k": "v"}}, true)
+	require.NoError(t, err)
+	a1.Tags["k"] = "changed by the first tool call"
+	require.Equal(t, "v", a2.Tags["k"], "calls share no argument memory")
+}
+
+func TestFreezerIsBounded(t *testing.T) {
+	var fz freezer
+	for i := range freezeEntries*2 + 3 {
+		_, err := fz.freezeJSON(fmt.Appendf(nil, `{"i":%d}`, i))
+		require.NoError(t, err)
+	}
+	big := fmt.Appendf(nil, `{"s":%q}`, strings.Repeat("x", freezeMaxBytes))
+	_, err := fz.freezeJSON(big)
+	require.NoError(t, err)
+	fz.mu.RLock()
+	defer fz.mu.RUnlock()
+	require.LessOrEqual(t, len(fz.m), freezeEntries)
+	require.NotContains(t, fz.m, string(big))
 }

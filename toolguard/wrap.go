@@ -22,9 +22,10 @@ func Wrap[A, R any](g *Guard, tool Tool, fn func(context.Context, A) (R, error))
 		return nil, err
 	}
 	lossless := roundTripSafe(reflect.TypeFor[A]())
+	fz := new(freezer)
 	return func(ctx context.Context, args A) (R, error) {
 		var out R
-		copied, f, ferr := freezeValue(args, lossless)
+		copied, f, ferr := freezeValue(fz, args, lossless)
 		err := g.do(ctx, &t, f, ferr, func(ctx context.Context) error {
 			var runErr error
 			out, runErr = fn(ctx, copied)
@@ -42,9 +43,10 @@ func WrapJSON(g *Guard, tool Tool, fn func(context.Context, json.RawMessage) (js
 	if err != nil {
 		return nil, err
 	}
+	fz := new(freezer)
 	return func(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
 		var out json.RawMessage
-		f, ferr := freezeJSON(raw)
+		f, ferr := fz.freezeJSON(raw)
 		err := g.do(ctx, &t, f, ferr, func(ctx context.Context) error {
 			var runErr error
 			out, runErr = fn(ctx, append(json.RawMessage(nil), f.raw...))
