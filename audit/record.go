@@ -65,6 +65,9 @@ const StatusAuthorized = "authorized"
 
 // Sink receives decision records. Implementations must be safe for concurrent
 // use; an error means the record may be lost and should be surfaced or counted.
+// A record is read-only to a sink, and only valid during Write: it may share
+// slices and maps with other records (and MultiSink hands the same record to
+// every sink), so a sink that keeps or edits one copies it first.
 type Sink interface {
 	Write(ctx context.Context, r *Record) error
 }

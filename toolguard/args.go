@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/internal/digest"
 )
 
@@ -21,6 +22,39 @@ type frozen struct {
 	raw     []byte
 	digest  string
 	decoded any
+	// derived, when set, holds the destinations derived from decoded, for
+	// a freezer whose tool's destinations are pure functions of the
+	// arguments; it is shared by every call with the same arguments.
+	derived *derivedDests
+}
+
+// derivedDests are the destinations of one set of frozen arguments, derived
+// once. Read only after once.
+type derivedDests struct {
+	once      sync.Once
+	dests     []authz.Destination
+	described []string // for records
+	err       error
+}
+
+// destinations derives the destinations the tool's declarations find in
+// the arguments, and their descriptions for the record; the caller must not
+// modify either.
+func (f *frozen) destinations(decls []Dest) ([]authz.Destination, []string, error) {
+	d := f.derived
+	if d == nil {
+		d = new(derivedDests)
+	}
+	d.once.Do(func() {
+		d.dests, d.err = destinations(decls, f.decoded)
+		if d.err == nil {
+			d.described = make([]string, len(d.dests))
+			for i, x := range d.dests {
+				d.described[i] = describe(x)
+			}
+		}
+	})
+	return d.dests, d.described, d.err
 }
 
 // freezer is freezeJSON with a memory of the arguments it froze last: an
@@ -32,8 +66,21 @@ type frozen struct {
 // arguments. It keeps at most freezeEntries results of arguments up to
 // freezeMaxBytes long, starting over when full.
 type freezer struct {
+	// pure says the tool's destinations are a function of the arguments
+	// alone (URLs, email addresses, argv: no path, which depends on the file
+	// system), so they are derived once per remembered arguments too.
+	pure bool
+
 	mu sync.RWMutex
 	m  map[string]frozen
+}
+
+func newFreezer(decls []Dest) *freezer {
+	pure := true
+	for _, d := range decls {
+		pure = pure && d.kind != "path"
+	}
+	return &freezer{pure: pure}
 }
 
 const (
@@ -54,6 +101,9 @@ func (fz *freezer) freezeJSON(raw []byte) (frozen, error) {
 	f, err := freezeJSON(raw)
 	if err != nil {
 		return f, err
+	}
+	if fz.pure {
+		f.derived = new(derivedDests)
 	}
 	fz.mu.Lock()
 	if fz.m == nil || len(fz.m) >= freezeEntries {

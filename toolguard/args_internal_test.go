@@ -168,3 +168,47 @@ func TestFreezerIsBounded(t *testing.T) {
 	require.LessOrEqual(t, len(fz.m), freezeEntries)
 	require.NotContains(t, fz.m, string(big))
 }
+
+// Destinations of remembered arguments are derived once when they depend on
+// the arguments alone, and never remembered when a path is among them: a
+// path's meaning changes with the file system.
+func TestFreezerDerivesPureDestinationsOnce(t *testing.T) {
+	raw := []byte(`{"url":"https://Docs.Example.com:443/a","to":"bob@example.com","argv":["-x","y"],"path":"a.txt"}`)
+	pureDecls := []Dest{URLArg("url"), EmailArg("to"), ArgvArg("argv")}
+	fz := newFreezer(pureDecls)
+	require.True(t, fz.pure)
+	f1, err := fz.freezeJSON(raw)
+	require.NoError(t, err)
+	f2, err := fz.freezeJSON(raw)
+	require.NoError(t, err)
+	require.NotNil(t, f1.derived)
+	require.Same(t, f1.derived, f2.derived)
+	want, err := destinations(pureDecls, f1.decoded)
+	require.NoError(t, err)
+	for _, f := range []frozen{f1, f2} {
+		got, described, err := f.destinations(pureDecls)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+		require.Len(t, described, len(want))
+		require.Equal(t, "url:https://docs.example.com:443", "url:"+described[0])
+	}
+
+	withPath := append(pureDecls, PathArg("path", t.TempDir()))
+	fz = newFreezer(withPath)
+	require.False(t, fz.pure)
+	f1, err = fz.freezeJSON(raw)
+	require.NoError(t, err)
+	require.Nil(t, f1.derived, "a path is resolved on every call")
+	_, _, err = f1.destinations(withPath)
+	require.NoError(t, err)
+
+	// A derivation error is reported on every call, like the result.
+	fz = newFreezer([]Dest{URLArg("url")})
+	bad := []byte(`{"url":"ftp://example.com/"}`)
+	for range 2 {
+		f, err := fz.freezeJSON(bad)
+		require.NoError(t, err)
+		_, _, err = f.destinations([]Dest{URLArg("url")})
+		require.Error(t, err)
+	}
+}

@@ -102,13 +102,11 @@ func (c *call) authorize(ctx context.Context, argsErr error) *DeniedError {
 	if argsErr != nil {
 		return deny(t, c.id, CodeBadArgs, argsErr.Error(), argsErr)
 	}
-	dests, err := destinations(t.Destinations, c.args.decoded)
+	dests, described, err := c.args.destinations(t.Destinations)
 	if err != nil {
 		return deny(t, c.id, CodeBadDestination, err.Error(), err)
 	}
-	for _, d := range dests {
-		c.rec.Destinations = append(c.rec.Destinations, describe(d))
-	}
+	c.rec.Destinations = described
 	c.buildInput(ctx, dests)
 	if d := c.decide(ctx); d != nil {
 		return d
@@ -157,7 +155,8 @@ func (c *call) buildInput(ctx context.Context, dests []authz.Destination) {
 		Tool:      authz.Tool{Name: c.tool.Name, Effect: string(c.tool.Effect), Risk: string(c.tool.Risk)},
 		Call: authz.Call{
 			ID: c.id, Args: c.args.raw, ArgsDigest: c.args.digest,
-			Destinations: dests, // made for this call; never nil
+			// A copy: the decider may keep or change its input.
+			Destinations: append([]authz.Destination{}, dests...),
 		},
 		Context: authz.Context{ConversationID: audit.ConversationID(ctx), Taint: []string{}},
 		Time:    c.g.now().UTC(),

@@ -22,7 +22,7 @@ func Wrap[A, R any](g *Guard, tool Tool, fn func(context.Context, A) (R, error))
 		return nil, err
 	}
 	lossless := roundTripSafe(reflect.TypeFor[A]())
-	fz := new(freezer)
+	fz := newFreezer(t.Destinations)
 	return func(ctx context.Context, args A) (R, error) {
 		var out R
 		copied, f, ferr := freezeValue(fz, args, lossless)
@@ -43,7 +43,7 @@ func WrapJSON(g *Guard, tool Tool, fn func(context.Context, json.RawMessage) (js
 	if err != nil {
 		return nil, err
 	}
-	fz := new(freezer)
+	fz := newFreezer(t.Destinations)
 	return func(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
 		var out json.RawMessage
 		f, ferr := fz.freezeJSON(raw)
