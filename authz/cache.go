@@ -40,6 +40,11 @@ import (
 //     decision, cached or not; the identity is checked on every call before
 //     the decision.
 //
+// A decision is stored the second time its key misses, not the first: most
+// tool calls are one-offs (their arguments differ), and an entry for each
+// would only cost memory and push out the entries that repeat. A repeated
+// call is therefore evaluated twice before the cache serves it.
+//
 // While a shadow policy is loaded or decision logs are on, every call is
 // evaluated, so that both see each decision. Reads are lock-free; a new
 // entry overwrites whatever was in its slot.
@@ -55,7 +60,14 @@ const maxCacheSize = 1 << 20
 // is one atomic pointer; a collision overwrites, which only costs a miss.
 type decisionCache struct {
 	slots []atomic.Pointer[cacheEntry]
-	mask  uint64
+	// seen is the admission filter: a fingerprint of the last key that
+	// missed in each slot. A decision is stored only for a key seen there
+	// before, so a stream of one-off inputs (the usual case: arguments
+	// differ from call to call) never fills the cache with entries nobody
+	// asks for again, nor evicts the ones that are. Pointer-free, so the
+	// garbage collector does not scan it.
+	seen []atomic.Uint64
+	mask uint64
 	// Which fields the policy may read: if it may, they are part of the key.
 	keyCallID, keyCallsUsed bool
 }
@@ -75,6 +87,7 @@ func newDecisionCache(size int, reads policyReads) *decisionCache {
 	n := 1 << bits.Len(uint(min(size, maxCacheSize)-1))
 	return &decisionCache{
 		slots:        make([]atomic.Pointer[cacheEntry], n),
+		seen:         make([]atomic.Uint64, n),
 		mask:         uint64(n - 1),
 		keyCallID:    reads.callID,
 		keyCallsUsed: reads.callsUsed,
@@ -158,11 +171,32 @@ func (c *decisionCache) slot(k *[sha256.Size]byte) *atomic.Pointer[cacheEntry] {
 	return &c.slots[binary.LittleEndian.Uint64(k[:8])&c.mask]
 }
 
+// admit reports whether k was seen in its slot's admission filter before,
+// and notes it there otherwise. The fingerprint is other bits of the key
+// than the slot index; a false match only admits an entry early.
+func (c *decisionCache) admit(k *[sha256.Size]byte) bool {
+	f := &c.seen[binary.LittleEndian.Uint64(k[:8])&c.mask]
+	fp := binary.LittleEndian.Uint64(k[8:16]) | 1 // never 0, the empty slot
+	if f.Load() == fp {
+		return true
+	}
+	f.Store(fp)
+	return false
+}
+
 // get returns a copy of the decision stored for k, if it still serves a call
 // made at input time at.
 func (c *decisionCache) get(k *[sha256.Size]byte, at time.Time) (Decision, bool) {
-	e := c.slot(k).Load()
-	if e == nil || e.key != *k || at.Before(e.from) || !at.Before(e.until) || !time.Now().Before(e.wall) {
+	slot := c.slot(k)
+	e := slot.Load()
+	if e == nil || e.key != *k {
+		return Decision{}, false
+	}
+	if !time.Now().Before(e.wall) {
+		slot.CompareAndSwap(e, nil) // dead for every call: free it now
+		return Decision{}, false
+	}
+	if at.Before(e.from) || !at.Before(e.until) {
 		return Decision{}, false
 	}
 	d := e.d
@@ -190,7 +224,7 @@ func (c *decisionCache) put(k *[sha256.Size]byte, in *Input, d *Decision) {
 	if exp := in.Task.ExpiresAt; exp != nil && exp.Before(until) {
 		until = *exp
 	}
-	if !in.Time.Before(until) {
+	if !in.Time.Before(until) || !c.admit(k) {
 		return
 	}
 	e := &cacheEntry{key: *k, from: in.Time, until: until, wall: time.Now().Add(d.CacheTTL), d: *d}

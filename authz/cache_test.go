@@ -28,14 +28,36 @@ func decide(t *testing.T, e *authz.Engine, in *authz.Input) authz.Decision {
 	return d
 }
 
-// warm decides in once and checks the decision was cacheable and not cached.
+// warm decides in twice (a key is stored the second time it misses) and
+// checks the decision was cacheable and not cached.
 func warm(t *testing.T, e *authz.Engine, in *authz.Input) authz.Decision {
 	t.Helper()
-	d := decide(t, e, in)
-	require.True(t, d.Allow, codesOf(d))
-	require.False(t, d.Cached)
-	require.Equal(t, 5*time.Second, d.CacheTTL)
+	var d authz.Decision
+	for range 2 {
+		d = decide(t, e, in)
+		require.True(t, d.Allow, codesOf(d))
+		require.False(t, d.Cached)
+		require.Equal(t, 5*time.Second, d.CacheTTL)
+	}
 	return d
+}
+
+// A key is stored the second time it misses: a one-off input takes no room.
+func TestDecisionCacheAdmitsOnTheSecondMiss(t *testing.T) {
+	e := cachedEngine(t)
+	in := readInput()
+	require.False(t, decide(t, e, in).Cached, "first: evaluated, only noted")
+	require.False(t, decide(t, e, in).Cached, "second: evaluated, stored")
+	require.True(t, decide(t, e, in).Cached, "third: served")
+
+	// A different key in between takes the note: the first key starts over.
+	a, b := readInput(), readInput()
+	b.Call.Args = json.RawMessage(`{"path":"/srv/docs/b.txt"}`)
+	e = cachedEngine(t, authz.WithDecisionCache(1)) // one slot: a and b share it
+	for range 3 {
+		require.False(t, decide(t, e, a).Cached)
+		require.False(t, decide(t, e, b).Cached)
+	}
 }
 
 func TestDecisionCacheKeyCoversTheInput(t *testing.T) {
@@ -160,7 +182,7 @@ func TestDecisionCacheNeverKeeps(t *testing.T) {
 		e := cachedEngine(t, authz.WithModule("p.rego", cacheAll))
 		in := readInput()
 		in.Tool.Risk = "high"
-		for range 2 {
+		for range 3 { // stored at the second miss, so the third would be served
 			d := decide(t, e, in)
 			require.True(t, d.Approval.Required)
 			require.False(t, d.Cached)
@@ -170,7 +192,7 @@ func TestDecisionCacheNeverKeeps(t *testing.T) {
 		e := cachedEngine(t, authz.WithModule("p.rego", cacheAll))
 		in := readInput()
 		in.Tool.Name = "nope"
-		for range 2 {
+		for range 3 { // stored at the second miss, so the third would be served
 			d := decide(t, e, in)
 			require.False(t, d.Allow)
 			require.False(t, d.Cached)
@@ -180,7 +202,7 @@ func TestDecisionCacheNeverKeeps(t *testing.T) {
 		e := cachedEngine(t)
 		in := readInput()
 		in.Tool.Name, in.Tool.Effect = "send_email", "write"
-		for range 2 {
+		for range 3 { // stored at the second miss, so the third would be served
 			require.False(t, decide(t, e, in).Cached)
 		}
 	})
@@ -194,11 +216,12 @@ func TestDecisionCacheNeverKeeps(t *testing.T) {
 			require.False(t, d.Cached, "calls_used is in the key, so each count is its own entry")
 		}
 		in.Task.CallsUsed = 1
+		require.False(t, decide(t, e, in).Cached, "the second miss of this count stores it")
 		require.True(t, decide(t, e, in).Cached, "the same count may be reused")
 	})
 	t.Run("anything while a shadow policy is loaded", func(t *testing.T) {
 		e := cachedEngine(t, authz.WithShadow(authz.PolicySet{Modules: authz.DefaultPolicy(), Data: []byte(quickstartData)}))
-		for range 2 {
+		for range 3 { // stored at the second miss, so the third would be served
 			d := decide(t, e, readInput())
 			require.False(t, d.Cached)
 			require.NotNil(t, d.Shadow)
@@ -206,7 +229,7 @@ func TestDecisionCacheNeverKeeps(t *testing.T) {
 	})
 	t.Run("anything without WithDecisionCache", func(t *testing.T) {
 		e := quickstartEngine(t)
-		for range 2 {
+		for range 3 { // stored at the second miss, so the third would be served
 			d := decide(t, e, readInput())
 			require.False(t, d.Cached)
 			require.Equal(t, 5*time.Second, d.CacheTTL, "the policy still says it could")

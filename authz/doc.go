@@ -35,6 +35,27 @@
 // (see there for what the key covers and when an entry dies); it is
 // [Decision.CacheTTL].
 //
+// # What a decision costs
+//
+// Decide converts the input to an OPA value directly (no JSON round trip)
+// and evaluates the prepared query. Two things make a guarded call cheaper
+// than evaluating the policy from scratch, and neither changes a decision:
+//
+//   - The rule memo. When a policy is compiled, the engine finds the rules
+//     whose value depends only on data, input.subject and input.tool: the
+//     agent's grants, the tool's scopes, the fixed sets the rules compare
+//     against. Such a rule has one value per agent and tool under a
+//     revision, so each evaluation starts with the values an earlier
+//     successful evaluation for the same agent and tool computed already in
+//     OPA's per-evaluation rule cache; only what depends on the call is
+//     evaluated again. A rule qualifies only if everything it reads
+//     qualifies: no `with`, only deterministic standard builtins (a custom
+//     builtin or print disqualifies), no reference into other parts of the
+//     input. It is always on; tests compare memoized and plain evaluation on
+//     thousands of random inputs, and a fuzz target keeps doing so.
+//   - The decision cache ([WithDecisionCache]), which skips evaluation
+//     altogether for a repeated input the policy marked cacheable.
+//
 // # Safe defaults: fail closed
 //
 // Only a decision whose "allow" is the literal boolean true allows. Every

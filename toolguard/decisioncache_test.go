@@ -82,7 +82,8 @@ func TestGuardWithDecisionCache(t *testing.T) {
 		credIDs = append(credIDs, p.cred.ID)
 		f.now.Advance(500 * time.Millisecond)
 	}
-	require.Equal(t, []bool{false, true, true}, spy.log())
+	// Stored at the second miss (authz admits a key the second time).
+	require.Equal(t, []bool{false, false, true}, spy.log())
 	require.Len(t, f.sink.all(), 3, "a cached decision is recorded like any other")
 	require.NotEqual(t, credIDs[1], credIDs[2], "the policy did not allow reuse: each call has its own credential")
 
@@ -97,7 +98,7 @@ func TestGuardWithDecisionCache(t *testing.T) {
 	f.now.Advance(2 * time.Second)
 	_, err = read(ctx, args)
 	requireDenied(t, err, "task_expired")
-	require.Equal(t, []bool{false, true, true, false}, spy.log())
+	require.Equal(t, []bool{false, false, true, false}, spy.log())
 	require.Equal(t, int32(3), p.ran.Load())
 }
 
@@ -112,14 +113,15 @@ func TestGuardCachedDecisionSpans(t *testing.T) {
 	f := newFixture(t, toolguard.WithDecider(eng))
 	p := &probe{}
 	read := wrap(t, f.guard, toolguard.Tool{Name: "read_doc", Effect: toolguard.Read}, p.fn)
-	for range 2 {
+	for range 3 {
 		_, err := read(context.Background(), DocArgs{Path: "/srv/a.txt"})
 		require.NoError(t, err)
 	}
 	recs := f.sink.all()
-	require.Len(t, recs, 2)
+	require.Len(t, recs, 3)
 	require.False(t, recs[0].Cached)
-	require.True(t, recs[1].Cached, "the second call's decision came from the cache")
+	require.False(t, recs[1].Cached, "stored at its second miss")
+	require.True(t, recs[2].Cached, "the third call's decision came from the cache")
 
 	var tools, guardrails []sdktrace.ReadOnlySpan
 	for _, s := range f.spans.Ended() {
@@ -130,9 +132,10 @@ func TestGuardCachedDecisionSpans(t *testing.T) {
 			guardrails = append(guardrails, s)
 		}
 	}
-	require.Len(t, tools, 2)
-	require.Len(t, guardrails, 1, "only the evaluated decision has a guardrail span")
+	require.Len(t, tools, 3)
+	require.Len(t, guardrails, 2, "only the evaluated decisions have a guardrail span")
 	require.Equal(t, tools[0].SpanContext().SpanID(), guardrails[0].Parent().SpanID())
+	require.Equal(t, tools[1].SpanContext().SpanID(), guardrails[1].Parent().SpanID())
 
 	attrs := func(s sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
 		m := map[attribute.Key]attribute.Value{}
@@ -141,7 +144,7 @@ func TestGuardCachedDecisionSpans(t *testing.T) {
 		}
 		return m
 	}
-	first, second := attrs(tools[0]), attrs(tools[1])
+	first, second := attrs(tools[1]), attrs(tools[2])
 	_, cached := first[audit.KeyDecisionCached]
 	require.False(t, cached, "an evaluated decision is not marked cached")
 	require.True(t, second[audit.KeyDecisionCached].AsBool())
@@ -151,6 +154,6 @@ func TestGuardCachedDecisionSpans(t *testing.T) {
 	}
 	require.Equal(t, "allow", second[audit.KeyGuardrailVerdict].AsString())
 	require.Equal(t, first[audit.KeyPolicyRevision], second[audit.KeyPolicyRevision])
-	require.Equal(t, recs[1].PolicyRevision, second[audit.KeyPolicyRevision].AsString())
-	require.Equal(t, recs[1].Subject, second[audit.KeySubjectSPIFFEID].AsString())
+	require.Equal(t, recs[2].PolicyRevision, second[audit.KeyPolicyRevision].AsString())
+	require.Equal(t, recs[2].Subject, second[audit.KeySubjectSPIFFEID].AsString())
 }
