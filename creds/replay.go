@@ -19,37 +19,38 @@ var errReplayFull = errors.New("creds: replay cache full")
 const defaultReplayCapacity = 100_000
 
 // replayCache remembers accepted jtis until their tokens can no longer
-// verify. It shares the ledger's expiry heap, so memory is bounded by the
-// number of live tokens, capped at capacity.
+// verify. It keeps ids as the ledger does (idKey, pointer-free) and shares
+// its expiry heap, so memory is bounded by the number of live tokens, capped
+// at capacity. Two different ids that hash to one key (for ids that are not
+// ours: a 2^-128 chance) count as a replay, which fails closed.
 type replayCache struct {
 	mu       sync.Mutex
 	capacity int
-	seen     map[string]*ledgerEntry
+	seen     map[idKey]struct{}
 	queue    forgetQueue
 }
 
 func newReplayCache(capacity int) *replayCache {
-	return &replayCache{capacity: capacity, seen: make(map[string]*ledgerEntry)}
+	return &replayCache{capacity: capacity, seen: make(map[idKey]struct{})}
 }
 
 // use records id, valid until forgetAt; it fails with ErrReplayed if id was
 // already recorded and has not been forgotten.
 func (r *replayCache) use(id string, forgetAt, now time.Time) error {
+	k := keyOf(id)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for len(r.queue) > 0 && !now.Before(r.queue[0].forgetAt) {
-		e := heap.Pop(&r.queue).(*ledgerEntry)
-		delete(r.seen, e.id)
+	for _, old := range r.queue.popUntil(now) {
+		delete(r.seen, old)
 	}
-	if _, ok := r.seen[id]; ok {
+	if _, ok := r.seen[k]; ok {
 		return fmt.Errorf("creds: verify: id %s: %w", id, ErrReplayed)
 	}
 	if len(r.seen) >= r.capacity {
 		return fmt.Errorf("creds: verify: %d live ids: %w", len(r.seen), errReplayFull)
 	}
-	e := &ledgerEntry{id: id, forgetAt: forgetAt}
-	r.seen[id] = e
-	heap.Push(&r.queue, e)
+	r.seen[k] = struct{}{}
+	heap.Push(&r.queue, forgetItem{at: nanos(forgetAt), key: k})
 	return nil
 }
 

@@ -1,0 +1,60 @@
+package creds
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Ids the minter makes are stored as their 16 bytes; any other id by a
+// digest and its name. Both come back by name, and never meet.
+func TestLedgerKeepsEveryKindOfID(t *testing.T) {
+	ours, err := newTokenID()
+	require.NoError(t, err)
+	require.False(t, keyOf(ours).hashed)
+	foreign := []string{
+		"3f2a1c9e-0b7d-4e55-9a61-2c4d8f0e7b13", // a UUID, as SPIRE and others use
+		"AAAAAAAAAAAAAAAAAAAAAB",               // 22 characters, but the last one sets padding bits
+		"AAAAAAAAAAAAAAAAAAAA+/",               // 22 characters, not base64url
+		"", "x", strings.Repeat("y", 300),
+	}
+	for _, id := range foreign {
+		require.True(t, keyOf(id).hashed, "%q", id)
+	}
+	require.NotEqual(t, keyOf("AAAAAAAAAAAAAAAAAAAAAA"), keyOf("AAAAAAAAAAAAAAAAAAAAAB"))
+
+	l := newLedger()
+	now := time.Unix(1_800_000_000, 0)
+	for _, id := range append([]string{ours}, foreign...) {
+		require.True(t, l.add(id, now.Add(time.Minute), now), "%q", id)
+		require.False(t, l.add(id, now.Add(time.Minute), now), "%q twice", id)
+		require.False(t, l.revoked(id))
+		require.True(t, l.revoke(id, now))
+		require.True(t, l.revoked(id))
+	}
+	var names []string
+	for _, e := range l.revokedList(now) {
+		names = append(names, e.ID)
+		require.Equal(t, now.Add(time.Minute-maxLeeway), e.Exp)
+	}
+	require.ElementsMatch(t, append([]string{ours}, foreign...), names)
+
+	// Past forgetAt everything is forgotten, names included.
+	require.False(t, l.revoke("unknown", now))
+	l.pruneLocked(now.Add(time.Minute))
+	require.Zero(t, l.len())
+	require.Empty(t, l.names)
+}
+
+// A token that claims to live past 2262 (out of int64 nanoseconds) is
+// remembered, not forgotten at once by an overflow.
+func TestReplayCacheFarFutureExpiry(t *testing.T) {
+	r := newReplayCache(10)
+	now := time.Unix(1_800_000_000, 0)
+	far := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, r.use("jti-1", far, now))
+	require.ErrorIs(t, r.use("jti-1", far, now.Add(time.Hour)), ErrReplayed)
+	require.Equal(t, int64(-1<<63), nanos(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)))
+}
