@@ -13,6 +13,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ztagent/ztagent/internal/jsonenc"
 )
 
 // Chain fields a hash-chained JSONLines adds to every line.
@@ -83,9 +85,9 @@ func appendChain(line []byte, prev, link string) []byte {
 		out = append(out, ',')
 	}
 	out = append(out, `"`+chainPrevField+`":`...)
-	out = appendJSONString(out, prev)
+	out = jsonenc.AppendString(out, prev)
 	out = append(out, `,"`+chainField+`":`...)
-	out = appendJSONString(out, link)
+	out = jsonenc.AppendString(out, link)
 	return append(out, "}\n"...)
 }
 

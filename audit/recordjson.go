@@ -2,10 +2,10 @@ package audit
 
 import (
 	"errors"
-	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/ztagent/ztagent/internal/jsonenc"
 )
 
 // appendRecord appends r as one JSON object, byte for byte what
@@ -31,9 +31,9 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 	b = optString(b, `,"conversation_id":`, r.ConversationID)
 	b = optString(b, `,"call_id":`, r.CallID)
 	b = append(b, `,"tool":`...)
-	b = appendJSONString(b, r.Tool)
+	b = jsonenc.AppendString(b, r.Tool)
 	b = append(b, `,"effect":`...)
-	b = appendJSONString(b, r.Effect)
+	b = jsonenc.AppendString(b, r.Effect)
 	b = optString(b, `,"risk":`, r.Risk)
 	b = optString(b, `,"subject":`, r.Subject)
 	b = optString(b, `,"svid_serial":`, r.SVIDSerial)
@@ -52,7 +52,7 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, d)
+			b = jsonenc.AppendString(b, d)
 		}
 		b = append(b, ']')
 	}
@@ -66,7 +66,7 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"code":`...)
-			b = appendJSONString(b, x.Code)
+			b = jsonenc.AppendString(b, x.Code)
 			b = optString(b, `,"message":`, x.Message)
 			b = append(b, '}')
 		}
@@ -83,13 +83,13 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 	var err error
 	if r.CredentialTTLSeconds != 0 {
 		b = append(b, `,"credential_ttl_seconds":`...)
-		if b, err = appendJSONFloat(b, r.CredentialTTLSeconds); err != nil {
+		if b, err = jsonenc.AppendFloat(b, r.CredentialTTLSeconds); err != nil {
 			return nil, err
 		}
 	}
 	if s := r.Shadow; s != nil {
 		b = append(b, `,"shadow":{"revision":`...)
-		b = appendJSONString(b, s.Revision)
+		b = jsonenc.AppendString(b, s.Revision)
 		b = append(b, `,"allow":`...)
 		b = strconv.AppendBool(b, s.Allow)
 		b = optString(b, `,"code":`, s.Code)
@@ -97,10 +97,10 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 		b = append(b, '}')
 	}
 	b = append(b, `,"outcome":`...)
-	b = appendJSONString(b, r.Outcome)
+	b = jsonenc.AppendString(b, r.Outcome)
 	b = optString(b, `,"error":`, r.Error)
 	b = append(b, `,"duration_ms":`...)
-	if b, err = appendJSONFloat(b, r.DurationMS); err != nil {
+	if b, err = jsonenc.AppendFloat(b, r.DurationMS); err != nil {
 		return nil, err
 	}
 	return append(b, '}'), nil
@@ -111,83 +111,7 @@ func optString(b []byte, key, s string) []byte {
 	if s == "" {
 		return b
 	}
-	return appendJSONString(append(b, key...), s)
-}
-
-// appendJSONString quotes s as encoding/json does with HTML escaping off:
-// quotes, backslashes and control characters escaped, invalid UTF-8 as
-// U+FFFD, and U+2028/U+2029 escaped (they end lines in JavaScript).
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// appendJSONFloat formats f as encoding/json does (the shortest decimal that
-// round-trips; exponent form below 1e-6 and from 1e21). NaN and infinities
-// have no JSON form.
-func appendJSONFloat(b []byte, f float64) ([]byte, error) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, errors.New("audit: record number is not finite")
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// e-07 → e-7, as encoding/json writes it.
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b, nil
+	return jsonenc.AppendString(append(b, key...), s)
 }
 
 // marshalNoHTMLEscape is json.Marshal with HTML escaping off, as the rest of

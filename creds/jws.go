@@ -32,12 +32,8 @@ func newCompactSigner(key ed25519.PrivateKey, kid, typ string) (*compactSigner, 
 	return &compactSigner{key: key, header: base64.RawURLEncoding.EncodeToString(h) + "."}, nil
 }
 
-// sign returns header.payload.signature for the JSON encoding of claims.
-func (s *compactSigner) sign(claims any) (string, error) {
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", fmt.Errorf("jws payload: %w", err)
-	}
+// sign returns header.payload.signature for a JSON payload.
+func (s *compactSigner) sign(payload []byte) string {
 	enc := base64.RawURLEncoding
 	n := len(s.header) + enc.EncodedLen(len(payload))
 	buf := make([]byte, n, n+1+enc.EncodedLen(ed25519.SignatureSize))
@@ -46,5 +42,5 @@ func (s *compactSigner) sign(claims any) (string, error) {
 	sig := ed25519.Sign(s.key, buf)
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, sig)
-	return string(buf), nil
+	return string(buf)
 }
