@@ -87,4 +87,3 @@ func AppendFloat(b []byte, f float64) ([]byte, error) {
 	}
 	return b, nil
 }
-
