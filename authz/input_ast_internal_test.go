@@ -54,14 +54,16 @@ func TestInputValueBadArgs(t *testing.T) {
 func FuzzInputValueMatchesJSON(f *testing.F) {
 	f.Add("spiffe://x/y", "send", "write", `{"a":1}`, "h", 443, "t")
 	f.Add("", "", "", `null`, "", 0, "")
+	shared := &Engine{} // its term caches see every input the fuzzer makes
 	f.Fuzz(func(t *testing.T, id, tool, effect, args, host string, port int, taint string) {
 		in := &Input{
 			Subject: Subject{SPIFFEID: id}, Tool: Tool{Name: tool, Effect: effect},
-			Call:    Call{Args: json.RawMessage(args), Destinations: []Destination{{Kind: "url", Host: host, Port: port}}},
-			Context: Context{Taint: []string{taint}},
+			Principal: Principal{User: taint, Chain: []string{id, tool}[:port&1+1]},
+			Call:      Call{Args: json.RawMessage(args), Destinations: []Destination{{Kind: "url", Host: host, Port: port}}},
+			Context:   Context{ConversationID: host, Taint: []string{taint, effect}[:port&1+1]},
 		}
 		want, werr := in.astValue()
-		got, gerr := (&Engine{}).inputValue(in)
+		got, gerr := shared.inputValue(in)
 		if werr != nil || gerr != nil {
 			if (werr == nil) != (gerr == nil) && json.Valid([]byte(args)) {
 				t.Fatalf("errors differ: json %v, direct %v", werr, gerr)
