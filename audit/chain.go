@@ -169,7 +169,7 @@ func (c chain) verifyLine(b []byte, last bool, prev string) (link, reason string
 	}
 	delete(obj, chainPrevField)
 	delete(obj, chainField)
-	canon, err := marshalCanonical(obj)
+	canon, err := jsonenc.Marshal(obj)
 	if err != nil {
 		return "", "the record cannot be canonicalized: " + err.Error()
 	}
@@ -187,19 +187,7 @@ func canonicalize(b []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return marshalCanonical(v)
-}
-
-// marshalCanonical encodes a decoded value canonically (encoding/json sorts
-// map keys; json.Number keeps numbers exactly).
-func marshalCanonical(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return jsonenc.Marshal(v)
 }
 
 // decodeStrict decodes one JSON value and refuses what would let two readers

@@ -39,7 +39,7 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 	b = optString(b, `,"svid_serial":`, r.SVIDSerial)
 	b = optString(b, `,"args_digest":`, r.ArgsDigest)
 	if len(r.Args) > 0 {
-		args, err := marshalNoHTMLEscape(r.Args)
+		args, err := jsonenc.Marshal(r.Args)
 		if err != nil {
 			return nil, err
 		}
@@ -112,17 +112,4 @@ func optString(b []byte, key, s string) []byte {
 		return b
 	}
 	return jsonenc.AppendString(append(b, key...), s)
-}
-
-// marshalNoHTMLEscape is json.Marshal with HTML escaping off, as the rest of
-// the record, without the encoder's trailing newline.
-func marshalNoHTMLEscape(v any) ([]byte, error) {
-	lb := lineBufs.Get().(*lineBuf)
-	defer lineBufs.Put(lb)
-	lb.buf.Reset()
-	if err := lb.enc.Encode(v); err != nil {
-		return nil, err
-	}
-	out := lb.buf.Bytes()
-	return append([]byte(nil), out[:len(out)-1]...), nil
 }

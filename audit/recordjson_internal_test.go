@@ -2,7 +2,6 @@ package audit
 
 import (
 	"bytes"
-	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -10,19 +9,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ztagent/ztagent/internal/jsonenc"
 )
 
 // reference is what the record format is defined as: encoding/json of the
 // struct, HTML escaping off, no trailing newline.
-func reference(r *Record) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
+func reference(r *Record) ([]byte, error) { return jsonenc.Marshal(r) }
 
 func requireSameAsReference(t *testing.T, r *Record) {
 	t.Helper()

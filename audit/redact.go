@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/ztagent/ztagent/internal/jsonenc"
 )
 
 // Redacted is what a redacted argument value becomes when no HMAC key is set.
@@ -205,7 +207,7 @@ func (a *ArgsRecorder) mask(v any) (any, error) {
 	if a.key == nil {
 		return Redacted, nil
 	}
-	canon, err := marshalCanonical(v)
+	canon, err := jsonenc.Marshal(v) // map keys sorted: canonical
 	if err != nil {
 		return nil, fmt.Errorf("audit: redact: %w", err)
 	}

@@ -5,11 +5,26 @@
 package jsonenc
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"math"
 	"strconv"
 	"unicode/utf8"
 )
+
+// Marshal is encoding/json's encoding of v with HTML escaping off and no
+// trailing newline: the format the appenders below reproduce, and the one
+// for values they do not cover (map keys sorted, json.Number kept exactly).
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
 
 // AppendString appends s as a JSON string, as encoding/json writes it with
 // HTML escaping off: quotes, backslashes and control characters escaped,

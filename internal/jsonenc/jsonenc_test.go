@@ -2,7 +2,6 @@ package jsonenc_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"math"
 	"testing"
 
@@ -13,13 +12,7 @@ import (
 
 func reference(t testing.TB, v any) ([]byte, error) {
 	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return jsonenc.Marshal(v)
 }
 
 func TestAppendStringMatchesEncodingJSON(t *testing.T) {
