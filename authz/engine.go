@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 )
 
@@ -154,10 +155,10 @@ func evaluate(ctx context.Context, p *compiled, value ast.Value, k memoKey) (Dec
 	var rs rego.ResultSet
 	var err error
 	if p.memo == nil {
-		rs, err = p.prepared.Eval(ctx, rego.EvalParsedInput(value), evalRawTerm)
+		rs, err = p.prepared.Eval(ctx, rego.EvalParsedInput(value), evalRawTerm, evalNoMetrics)
 	} else {
 		vc := p.memo.cache(k)
-		rs, err = p.prepared.Eval(ctx, rego.EvalParsedInput(value), evalRawTerm, rego.EvalVirtualCache(vc))
+		rs, err = p.prepared.Eval(ctx, rego.EvalParsedInput(value), evalRawTerm, evalNoMetrics, rego.EvalVirtualCache(vc))
 		if err == nil && ctx.Err() == nil {
 			p.memo.learn(k, vc)
 		}
@@ -185,6 +186,10 @@ func evaluate(ctx context.Context, p *compiled, value ast.Value, k memoKey) (Dec
 	d.PolicyID, d.Revision = p.id, p.revision
 	return d, nil
 }
+
+// evalNoMetrics spares every evaluation the metrics registry rego makes
+// when given none: nothing reads it.
+var evalNoMetrics = rego.EvalMetrics(metrics.NoOp())
 
 // evalRawTerm makes rego hand back the decision as the term it computed
 // instead of converting it to Go maps: parseDecision reads the term directly.
