@@ -23,7 +23,7 @@ func TestMintedTokenIsStandardJWS(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	jws, err := jose.ParseSigned(c.Token(), []jose.SignatureAlgorithm{jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(c.Token(), []jose.SignatureAlgorithm{jose.EdDSA})
 	require.NoError(t, err)
 	require.Len(t, jws.Signatures, 1)
 	h := jws.Signatures[0].Protected
@@ -49,7 +49,7 @@ func TestMintedTokenIsStandardJWS(t *testing.T) {
 	for _, i := range []int{0, len(tok) / 2, len(tok) - 10} {
 		bad := append([]byte(nil), tok...)
 		bad[i] ^= 0x01
-		if p, err := jose.ParseSigned(string(bad), []jose.SignatureAlgorithm{jose.EdDSA}); err == nil {
+		if p, err := jose.ParseSignedCompact(string(bad), []jose.SignatureAlgorithm{jose.EdDSA}); err == nil {
 			_, err = p.Verify(m.PublicKey())
 			require.Error(t, err, "byte %d flipped", i)
 		}
