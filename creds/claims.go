@@ -51,15 +51,10 @@ type actClaim struct {
 	Act     *actClaim `json:"act,omitempty"`
 }
 
-// actFor builds the act claim for a request made by subject for the
-// delegation chain (outermost first): the current actor is outermost in the
-// claim, and the original principal (delegation[0]) is the token's sub, so it
-// does not appear in act.
-func actFor(subject string, delegation []string) *actClaim {
-	if len(delegation) == 0 {
-		return nil
-	}
-	actors := actorsFor(subject, delegation)
+// actChain nests actors (current actor first, as Credential.Actors lists
+// them) into RFC 8693's act claim: the current actor outermost. The
+// original principal is the token's sub, so it is not among them.
+func actChain(actors []string) *actClaim {
 	var act *actClaim
 	for i := len(actors) - 1; i >= 0; i-- {
 		act = &actClaim{Subject: actors[i], Act: act}

@@ -18,7 +18,7 @@ func TestWireClaimsJSONMatchesEncodingJSON(t *testing.T) {
 		{Claims: jwt.Claims{Issuer: "urn:ztagent:minter", Subject: "spiffe://td/agent", Audience: jwt.Audience{"https://a.example"}, IssuedAt: iat, Expiry: exp, ID: "AAAAAAAAAAAAAAAAAAAAAA"},
 			Scope: "docs:read docs:list", CallID: "call_1"},
 		{Claims: jwt.Claims{Subject: "user:\"alice\"\n<&>\xff\u2028", Audience: jwt.Audience{"a", "b"}, NotBefore: iat},
-			Act: actFor("spiffe://td/agent", []string{"user:alice", "spiffe://td/planner", "spiffe://td/router"})},
+			Act: actChain(actorsFor("spiffe://td/agent", []string{"user:alice", "spiffe://td/planner", "spiffe://td/router"}))},
 		{Claims: jwt.Claims{Audience: jwt.Audience{}}, Act: &actClaim{}},
 	}
 	for i, c := range cases {

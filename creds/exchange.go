@@ -406,13 +406,9 @@ func (x *ExchangeIssuer) accept(ctx context.Context, r Request, tok *oauth2.Toke
 	}
 	// Subject and Actors describe the request the same way the Minter's
 	// credentials do (RFC 8693 §4.1); the token's own claims are the server's.
-	sub := r.Subject
-	if len(r.Delegation) > 0 {
-		sub = r.Delegation[0]
-	}
 	token := tok.AccessToken
 	return &Credential{
-		ID: id, Audience: r.Audience, Scopes: granted, Subject: sub,
+		ID: id, Audience: r.Audience, Scopes: granted, Subject: r.principal(),
 		Actors:   actorsFor(r.Subject, r.Delegation),
 		IssuedAt: now, ExpiresAt: exp, token: &token,
 	}, nil

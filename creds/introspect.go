@@ -63,14 +63,10 @@ func (m *Minter) IntrospectionHandler(authorize func(*http.Request) bool) http.H
 			writeJSON(w, http.StatusOK, introspectionJSON{Active: false})
 			return
 		}
-		var act *actClaim
-		for i := len(c.Actors) - 1; i >= 0; i-- {
-			act = &actClaim{Subject: c.Actors[i], Act: act}
-		}
 		writeJSON(w, http.StatusOK, introspectionJSON{
 			Active: true, Subject: c.Subject, Audience: c.Audience, Scope: strings.Join(c.Scopes, " "),
 			ExpiresAt: c.ExpiresAt.Unix(), IssuedAt: c.IssuedAt.Unix(), ID: c.ID, Issuer: c.Issuer,
-			TokenType: "Bearer", Act: act,
+			TokenType: "Bearer", Act: actChain(c.Actors),
 		})
 	})
 }

@@ -113,12 +113,7 @@ func (m *Minter) Issue(ctx context.Context, r Request) (*Credential, error) {
 	iat := time.Unix(m.now().Unix(), 0).UTC()
 	exp := iat.Add(ttl)
 	scopes := append([]string(nil), r.Scopes...)
-	// RFC 8693 section 4.1: a delegated token's sub is the original
-	// principal; act says who is acting for it.
-	sub := r.Subject
-	if len(r.Delegation) > 0 {
-		sub = r.Delegation[0]
-	}
+	sub, actors := r.principal(), actorsFor(r.Subject, r.Delegation)
 
 	claims := wireClaims{
 		Claims: jwt.Claims{
@@ -131,7 +126,7 @@ func (m *Minter) Issue(ctx context.Context, r Request) (*Credential, error) {
 		},
 		Scope:  strings.Join(scopes, " "),
 		CallID: r.CallID,
-		Act:    actFor(r.Subject, r.Delegation),
+		Act:    actChain(actors),
 	}
 	token := m.signer.sign(claims.appendJSON(make([]byte, 0, 512)))
 	// Record only once signing succeeded, so failures leave nothing behind.
@@ -139,7 +134,7 @@ func (m *Minter) Issue(ctx context.Context, r Request) (*Credential, error) {
 		return nil, errors.New("creds: issue: token id collision")
 	}
 	return &Credential{
-		ID: id, Audience: r.Audience, Scopes: scopes, Subject: sub, Actors: actorsFor(r.Subject, r.Delegation),
+		ID: id, Audience: r.Audience, Scopes: scopes, Subject: sub, Actors: actors,
 		IssuedAt: iat, ExpiresAt: exp, token: &token,
 	}, nil
 }

@@ -27,6 +27,15 @@ type Request struct {
 // deeper chains, so a longer one could never be used anyway.
 const maxDelegation = 8
 
+// principal is the token's sub: with delegation, the original principal
+// (RFC 8693 section 4.1; act says who acts for it), else the agent.
+func (r Request) principal() string {
+	if len(r.Delegation) > 0 {
+		return r.Delegation[0]
+	}
+	return r.Subject
+}
+
 // validate rejects requests that would produce a token whose claims differ
 // from what the caller asked for (invalid UTF-8 is silently rewritten by JSON)
 // or that a resource server could not interpret (scopes are space-separated).
