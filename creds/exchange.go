@@ -161,7 +161,6 @@ type exchangeEntry struct {
 	id        string
 	token     string // "" once revoked
 	expiresAt time.Time
-	index     int
 }
 
 // NewExchangeIssuer validates cfg and returns the issuer.
@@ -681,15 +680,8 @@ type exchangeQueue []*exchangeEntry
 
 func (q exchangeQueue) Len() int           { return len(q) }
 func (q exchangeQueue) Less(i, j int) bool { return q[i].expiresAt.Before(q[j].expiresAt) }
-func (q exchangeQueue) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].index, q[j].index = i, j
-}
-func (q *exchangeQueue) Push(v any) {
-	e := v.(*exchangeEntry)
-	e.index = len(*q)
-	*q = append(*q, e)
-}
+func (q exchangeQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *exchangeQueue) Push(v any)        { *q = append(*q, v.(*exchangeEntry)) }
 func (q *exchangeQueue) Pop() any {
 	old := *q
 	n := len(old)

@@ -12,9 +12,8 @@ import (
 type MiddlewareOption interface{ apply(*middlewareConfig) }
 
 type middlewareConfig struct {
-	allowReuse     bool
-	realm          string
-	replayCapacity int
+	allowReuse bool
+	realm      string
 }
 
 type middlewareOptionFunc func(*middlewareConfig)
@@ -56,7 +55,7 @@ func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 // list is stale, the replay cache is full, v is unusable) → 503, so clients
 // retry rather than discard a good token.
 func Middleware(v *Verifier, audience string, opts ...MiddlewareOption) func(http.Handler) http.Handler {
-	cfg := middlewareConfig{realm: audience, replayCapacity: defaultReplayCapacity}
+	cfg := middlewareConfig{realm: audience}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&cfg)
@@ -64,7 +63,7 @@ func Middleware(v *Verifier, audience string, opts ...MiddlewareOption) func(htt
 	}
 	var replay *replayCache
 	if !cfg.allowReuse && (v == nil || v.replay == nil) {
-		replay = newReplayCache(cfg.replayCapacity)
+		replay = newReplayCache(defaultReplayCapacity)
 	}
 	realm := quoteParam(cfg.realm)
 	return func(next http.Handler) http.Handler {
@@ -76,7 +75,7 @@ func Middleware(v *Verifier, audience string, opts ...MiddlewareOption) func(htt
 			}
 			c, err := v.Verify(r.Context(), token, audience)
 			if err == nil && replay != nil {
-				err = replay.use(c.ID, c.ExpiresAt.Add(v.leeway), v.now())
+				err = v.useOnce(replay, c)
 			}
 			if err != nil {
 				status, reason := refusal(err)

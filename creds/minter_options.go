@@ -19,7 +19,6 @@ type minterConfig struct {
 	issuer     string
 	maxTTL     time.Duration
 	defaultTTL time.Duration
-	defaultSet bool
 	key        ed25519.PrivateKey
 	keySet     bool
 	now        func() time.Time
@@ -44,7 +43,7 @@ func WithMaxTTL(d time.Duration) MinterOption {
 // WithDefaultTTL is the lifetime used when a Request has TTL <= 0. Default
 // 60s; it must be positive and is clamped to the max TTL.
 func WithDefaultTTL(d time.Duration) MinterOption {
-	return minterOptionFunc(func(c *minterConfig) { c.defaultTTL, c.defaultSet = d, true })
+	return minterOptionFunc(func(c *minterConfig) { c.defaultTTL = d })
 }
 
 // WithSigningKey signs with k instead of a fresh random key, e.g. so that

@@ -155,7 +155,10 @@ func (s *SVIDIssuer) Revoke(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("creds: svid issuer: revoke: %w", err)
 	}
-	if id == "" || !s.ledger.revoke(id, s.nowOrZero()) {
+	if s.err != nil {
+		return fmt.Errorf("creds: svid issuer: %w", s.err)
+	}
+	if id == "" || !s.ledger.revoke(id, s.now()) {
 		return fmt.Errorf("creds: svid issuer: revoke: %w", ErrUnknownID)
 	}
 	return nil
@@ -167,13 +170,6 @@ func (s *SVIDIssuer) Revoked(ctx context.Context, id string) (bool, error) {
 		return false, fmt.Errorf("creds: revocation check: %w", err)
 	}
 	return s.ledger.revoked(id), nil
-}
-
-func (s *SVIDIssuer) nowOrZero() time.Time {
-	if s.now == nil {
-		return time.Time{}
-	}
-	return s.now()
 }
 
 // numericClaim reads a NumericDate claim as decoded by go-jose (float64) or

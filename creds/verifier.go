@@ -154,11 +154,17 @@ func (v *Verifier) verify(ctx context.Context, token, audience string) (*Claims,
 		return nil, fmt.Errorf("creds: verify: id %s: %w", c.ID, ErrRevoked)
 	}
 	if v.replay != nil {
-		if err := v.replay.use(c.ID, c.ExpiresAt.Add(v.leeway), v.now()); err != nil {
+		if err := v.useOnce(v.replay, c); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// useOnce records c's id in r until no verifier with v's leeway could
+// accept its token any more; it fails if the id was used already.
+func (v *Verifier) useOnce(r *replayCache, c *Claims) error {
+	return r.use(c.ID, c.ExpiresAt.Add(v.leeway), v.now())
 }
 
 // Close stops the background JWKS refresh of a verifier made by
