@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztagent/ztagent/authz"
@@ -312,4 +313,24 @@ func TestDecisionCacheShape(t *testing.T) {
 			require.Equal(t, tt.ttl, d.CacheTTL)
 		})
 	}
+}
+
+// A module added through WithRegoOptions is evaluated, so the cache key must
+// cover what it reads too: here the budget, which no WithModule module reads.
+func TestDecisionCacheKeyCoversModulesFromRegoOptions(t *testing.T) {
+	extra := rego.Module("extra.rego", "package p\nunder_budget if input.task.calls_used < 1\n")
+	e, err := authz.New(context.Background(), authz.WithDecisionCache(64), authz.WithTimeout(testTimeout),
+		authz.WithModule("p.rego", "package p\ndefault allow := false\nallow if data.p.under_budget\n"+
+			`decision := {"allow": allow, "reasons": [{"code": "budget", "message": "x"}], "cache": {"ttl_seconds": 60}}`+"\n"),
+		authz.WithQuery("data.p.decision"), authz.WithRegoOptions(extra))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close() })
+	in := readInput()
+	for range 3 { // stored at the second miss
+		require.True(t, decide(t, e, in).Allow)
+	}
+	in.Task.CallsUsed = 5
+	d := decide(t, e, in)
+	require.False(t, d.Cached)
+	require.False(t, d.Allow, "the budget is spent; a cached allow must not answer")
 }

@@ -17,27 +17,23 @@ var (
 	pathCallsUsed = []string{"task", "calls_used"}
 )
 
-// scanReads parses the modules and looks at every reference to input. A
-// reference reads a path when its constant prefix and the path agree as far
-// as both go: input.task reads input.task.calls_used (the whole object), so
-// does input.task[k] and input itself; input.task.scopes does not.
+// scanReads looks at every reference to input in the modules the prepared
+// query evaluates (all of them: those given with WithModule, a directory or
+// a bundle, and any added through WithRegoOptions). A reference reads a
+// path when its constant prefix and the path agree as far as both go:
+// input.task reads input.task.calls_used (the whole object), so does
+// input.task[k] and input itself; input.task.scopes does not.
 // object.get(input, ["tool", "name"], d) with a constant path is read as the
-// reference input.tool.name. A module that does not parse counts as reading
-// everything (it will not compile either).
-func scanReads(modules []module) policyReads {
-	all := policyReads{callID: true, callsUsed: true}
+// reference input.tool.name.
+func scanReads(modules map[string]*ast.Module) policyReads {
 	var r policyReads
-	for _, m := range modules {
-		mod, err := ast.ParseModuleWithOpts(m.filename, m.source, ast.ParserOptions{RegoVersion: ast.RegoV1})
-		if err != nil {
-			return all
-		}
+	for _, mod := range modules {
 		var visit func(t *ast.Term) bool
 		visit = func(t *ast.Term) bool {
 			switch v := t.Value.(type) {
 			case ast.Var:
 				if v.Equal(ast.InputRootDocument.Value) {
-					r.note(nil, true)
+					r.note(nil)
 				}
 			case ast.Ref:
 				if !v.HasPrefix(ast.InputRootRef) {
@@ -51,7 +47,7 @@ func scanReads(modules []module) policyReads {
 				return true
 			case ast.Call:
 				if path, ok := objectGetOfInput(v); ok {
-					r.note(path, false)
+					r.note(path)
 					ast.WalkTerms(v[3], visit) // the default
 					return true
 				}
@@ -65,8 +61,8 @@ func scanReads(modules []module) policyReads {
 
 // note records a read of input.<path>. Whether the reference stops at path
 // (the whole subtree) or goes on with a computed key, agreeing as far as both
-// go is what makes it a possible read, so open changes nothing.
-func (r *policyReads) note(path []string, _ bool) {
+// go is what makes it a possible read.
+func (r *policyReads) note(path []string) {
 	r.callID = r.callID || agree(path, pathCallID)
 	r.callsUsed = r.callsUsed || agree(path, pathCallsUsed)
 }
@@ -81,16 +77,16 @@ func agree(a, b []string) bool {
 }
 
 // constPrefix is the leading string keys of a reference's path.
-func constPrefix(ref ast.Ref) ([]string, bool) {
+func constPrefix(ref ast.Ref) []string {
 	var out []string
-	for i, t := range ref {
+	for _, t := range ref {
 		s, ok := t.Value.(ast.String)
 		if !ok {
-			return out, i < len(ref)
+			break
 		}
 		out = append(out, string(s))
 	}
-	return out, false
+	return out
 }
 
 var objectGet = ast.MustParseRef("object.get")

@@ -71,7 +71,7 @@ func (s *settings) compile(ctx context.Context, ps PolicySet) (*compiled, error)
 		id:       s.query,
 		revision: revision(n.modules, n.canonical, s.query),
 		source:   n.source,
-		cache:    newDecisionCache(s.cacheSize, scanReads(n.modules)),
+		cache:    newDecisionCache(s.cacheSize, scanReads(prepared.Modules())),
 		memo:     newRuleMemo(prepared.Modules()),
 	}, nil
 }

@@ -188,7 +188,7 @@ func (a *stability) call(ts []*ast.Term) bool {
 func (a *stability) ref(r ast.Ref) bool {
 	switch {
 	case r.HasPrefix(ast.InputRootRef):
-		path, _ := constPrefix(r[1:])
+		path := constPrefix(r[1:])
 		if !memoPath(path) {
 			return false
 		}
