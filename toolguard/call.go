@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -80,7 +79,7 @@ func (g *Guard) do(ctx context.Context, t *Tool, args frozen, argsErr error, run
 	if c.denied = c.authorize(ctx, argsErr); c.denied != nil {
 		g.stats.denied.Add(1)
 		c.rec.Allow, c.rec.Code = false, c.denied.Code
-		c.finish(ctx, audit.Outcome{Status: "denied", Code: c.denied.Code})
+		c.finish(ctx, audit.Outcome{Status: audit.StatusDenied, Code: c.denied.Code})
 		return c.denied
 	}
 	return c.execute(ctx, run)
@@ -261,7 +260,6 @@ func (c *call) approve(ctx context.Context) *DeniedError {
 	d := c.askApprover(ctx)
 	if d != nil {
 		d.Reasons = c.dec.Reasons
-		c.rec.Allow, c.rec.Code = false, d.Code
 	}
 	return d
 }
@@ -320,19 +318,10 @@ func (c *call) issue(ctx context.Context) *DeniedError {
 			return c.refuse(CodeTaskEnded, "the task has ended", err)
 		}
 	} else {
-		cred, err = c.g.issuer.Issue(ctx, req)
-	}
-	if err == nil && cred == nil {
-		err = errors.New("issuer returned no credential")
+		cred, err = c.g.issueChecked(ctx, req)
 	}
 	if err != nil {
-		return c.refuse(CodeCredentialFailed, "no credential could be issued: "+err.Error(), err)
-	}
-	if cred.TTL() > c.g.maxCredTTL+time.Second || !c.g.now().Before(cred.ExpiresAt) {
-		// The issuer overrode the lifetime we asked for: this credential must
-		// not exist. Revoke it and refuse the call.
-		_ = c.g.revoker.revoke(ctx, cred)
-		return c.refuse(CodeCredentialFailed, fmt.Sprintf("issuer returned a credential living %s, over the %s maximum or already expired", cred.TTL(), c.g.maxCredTTL), nil)
+		return c.refuse(CodeCredentialFailed, err.Error(), err)
 	}
 	c.cred = cred
 	if minted {
@@ -343,11 +332,6 @@ func (c *call) issue(ctx context.Context) *DeniedError {
 	c.rec.CredentialID, c.rec.CredentialAudience = cred.ID, cred.Audience
 	c.rec.CredentialTTLSeconds = cred.TTL().Seconds()
 	return nil
-}
-
-func (c *call) refuse(code, reason string, err error) *DeniedError {
-	c.rec.Allow, c.rec.Code = false, code
-	return deny(c.tool, c.id, code, reason, err)
 }
 
 // execute runs the tool (step 7) and then revokes and records (8, 9) whether
@@ -361,11 +345,11 @@ func (c *call) execute(ctx context.Context, run func(context.Context) error) (er
 		}
 		switch {
 		case !returned:
-			c.finish(ctx, audit.Outcome{Status: "panic", Err: errors.New("tool panicked")})
+			c.finish(ctx, audit.Outcome{Status: audit.StatusPanic, Err: errors.New("tool panicked")})
 		case err != nil:
-			c.finish(ctx, audit.Outcome{Status: "error", Err: err})
+			c.finish(ctx, audit.Outcome{Status: audit.StatusError, Err: err})
 		default:
-			c.finish(ctx, audit.Outcome{Status: "ok"})
+			c.finish(ctx, audit.Outcome{Status: audit.StatusOK})
 		}
 	}()
 	tctx := creds.NewContext(ctx, c.cred)
@@ -386,7 +370,7 @@ func (c *call) revoke(ctx context.Context) {
 func (c *call) finish(ctx context.Context, o audit.Outcome) {
 	c.span.End(o)
 	c.rec.Outcome = o.Status
-	if o.Err != nil && o.Status != "denied" {
+	if o.Err != nil && o.Status != audit.StatusDenied {
 		c.rec.Error = o.Err.Error()
 	} else if c.denied != nil {
 		c.rec.Error = c.denied.Reason
@@ -422,4 +406,11 @@ func newCallID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return "ztagent_" + hex.EncodeToString(b[:])
+}
+
+// refuse denies the call after the policy allowed it, and says so in the
+// record at once (the record may be written before the call ends).
+func (c *call) refuse(code, reason string, err error) *DeniedError {
+	c.rec.Allow, c.rec.Code = false, code
+	return deny(c.tool, c.id, code, reason, err)
 }

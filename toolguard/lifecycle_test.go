@@ -136,6 +136,41 @@ func TestCredentialOverMaxTTLIsRevokedAndRefused(t *testing.T) {
 	require.EqualValues(t, 1, iss.revoked.Load())
 }
 
+// A task's shared credential goes through the same lifetime check as a
+// call's: one the issuer made too long-lived is revoked and never kept for
+// the task, so the next call gets a good one instead of the bad one again.
+func TestTaskCredentialOverMaxTTLIsNotKept(t *testing.T) {
+	base := newFixture(t)
+	m, err := creds.NewMinter(creds.WithMaxTTL(2*time.Hour), creds.WithClock(base.now.Now))
+	require.NoError(t, err)
+	iss := &onceLongIssuer{longIssuer: longIssuer{Issuer: m}}
+	f := newFixture(t, toolguard.WithIssuer(iss), toolguard.WithMaxCredentialTTL(time.Minute), toolguard.WithDecider(reuseDecider(30)))
+	var p probe
+	fetch := wrap(t, f.guard, fetchTool, p.fn)
+	task := &toolguard.Task{ID: "t-1"}
+	ctx := toolguard.WithTask(context.Background(), task)
+	_, err = fetch(ctx, DocArgs{URL: "https://docs.example.com/"})
+	requireDenied(t, err, toolguard.CodeCredentialFailed)
+	require.EqualValues(t, 1, iss.revoked.Load())
+	_, err = fetch(ctx, DocArgs{URL: "https://docs.example.com/"})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, p.ran.Load())
+	require.NoError(t, task.End(context.Background()))
+}
+
+// onceLongIssuer ignores the TTL it is asked for the first time only.
+type onceLongIssuer struct {
+	longIssuer
+	calls atomic.Int32
+}
+
+func (o *onceLongIssuer) Issue(ctx context.Context, r creds.Request) (*creds.Credential, error) {
+	if o.calls.Add(1) == 1 {
+		return o.longIssuer.Issue(ctx, r)
+	}
+	return o.Issuer.Issue(ctx, r)
+}
+
 // flakyRevoker fails the first n revocations.
 type flakyRevoker struct {
 	creds.Issuer

@@ -3,6 +3,7 @@ package toolguard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,12 +58,6 @@ func (t *Task) End(ctx context.Context) error {
 	return errs
 }
 
-func (t *Task) isEnded() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.ended
-}
-
 func sharedKey(r creds.Request) string {
 	return r.Subject + "\x00" + r.Audience + "\x00" + strings.Join(r.Scopes, " ") + "\x00" + strings.Join(r.Delegation, " ")
 }
@@ -92,24 +87,51 @@ func (g *Guard) sharedCredential(ctx context.Context, t *Task, r creds.Request) 
 	if c := sc.cur.Load(); c != nil && g.now().Add(time.Second).Before(c.ExpiresAt) {
 		return c, false, nil
 	}
-	if c, err = g.issuer.Issue(ctx, r); err != nil {
+	if c, err = g.issueChecked(ctx, r); err != nil {
 		return nil, false, err
 	}
-	sc.swap(c)
+	if !sc.swap(c) {
+		_ = g.revoker.revoke(ctx, c) // the task ended while it was issued
+		return nil, false, errTaskEnded
+	}
 	return c, true, nil
+}
+
+// issueChecked issues a credential for r and refuses one the issuer made to
+// live longer than the guard's maximum, or already expired: such a
+// credential must not exist, so it is revoked. Every credential the guard
+// hands out, for a call or for a task, comes through here.
+func (g *Guard) issueChecked(ctx context.Context, r creds.Request) (*creds.Credential, error) {
+	c, err := g.issuer.Issue(ctx, r)
+	if err == nil && c == nil {
+		err = errors.New("issuer returned no credential")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("no credential could be issued: %w", err)
+	}
+	if c.TTL() > g.maxCredTTL+time.Second || !g.now().Before(c.ExpiresAt) {
+		_ = g.revoker.revoke(ctx, c)
+		return nil, fmt.Errorf("issuer returned a credential living %s, over the %s maximum or already expired", c.TTL(), g.maxCredTTL)
+	}
+	return c, nil
 }
 
 var errTaskEnded = errors.New("the task has ended")
 
 // swap makes c current and keeps the one it replaces for revocation at the
-// end of the task (calls may still be using it).
-func (sc *sharedCred) swap(c *creds.Credential) {
-	old := sc.cur.Swap(c)
-	if old != nil {
-		sc.task.mu.Lock()
-		sc.retired = append(sc.retired, old)
-		sc.task.mu.Unlock()
+// end of the task (calls may still be using it). It reports false, and
+// changes nothing, once the task has ended: under the task's lock, so a
+// credential is either seen by Task.End or refused here.
+func (sc *sharedCred) swap(c *creds.Credential) bool {
+	sc.task.mu.Lock()
+	defer sc.task.mu.Unlock()
+	if sc.task.ended {
+		return false
 	}
+	if old := sc.cur.Swap(c); old != nil {
+		sc.retired = append(sc.retired, old)
+	}
+	return true
 }
 
 // refreshShared renews, off the hot path, every shared credential past half
@@ -128,16 +150,19 @@ func (g *Guard) refreshShared(ctx context.Context, wg *sync.WaitGroup) {
 		g.shared.Range(func(k, _ any) bool {
 			sc := k.(*sharedCred)
 			c := sc.cur.Load()
-			if c == nil || sc.task.isEnded() || now.Before(c.IssuedAt.Add(c.TTL()/2)) {
+			if c == nil || now.Before(c.IssuedAt.Add(c.TTL()/2)) {
 				return true
 			}
-			fresh, err := g.issuer.Issue(ctx, sc.req)
+			fresh, err := g.issueChecked(ctx, sc.req)
 			if err != nil {
 				g.stats.refreshFailures.Add(1) // the current one serves until it expires
 				return true
 			}
+			if !sc.swap(fresh) {
+				_ = g.revoker.revoke(ctx, fresh) // the task has ended
+				return true
+			}
 			g.stats.refreshes.Add(1)
-			sc.swap(fresh)
 			return true
 		})
 	}
