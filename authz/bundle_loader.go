@@ -209,14 +209,11 @@ func (l *bundleLoader) update(ctx context.Context, u download.Update) error {
 func (l *bundleLoader) reject(err error) error {
 	e := l.e
 	rev := e.Revision()
-	ev := ReloadEvent{Time: time.Now(), Source: l.source, Previous: rev, Revision: rev,
-		Err: fmt.Errorf("authz: bundle %q from %s: %w", l.name, l.where, err)}
-	e.stats.reloadFailures.Add(1)
-	e.lastErr.Store(&ev.Err)
 	l.lastErr.Store(&err)
-	e.report(ev)
+	rerr := e.reloadFailed(ReloadEvent{Time: time.Now(), Source: l.source, Previous: rev, Revision: rev,
+		Err: fmt.Errorf("authz: bundle %q from %s: %w", l.name, l.where, err)})
 	l.dl.SetCache(l.activeETag)
-	return ev.Err
+	return rerr
 }
 
 // policySet turns a verified bundle into the unit the engine compiles. The

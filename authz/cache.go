@@ -199,20 +199,27 @@ func (c *decisionCache) get(k *[sha256.Size]byte, at time.Time) (Decision, bool)
 	if at.Before(e.from) || !at.Before(e.until) {
 		return Decision{}, false
 	}
-	d := e.d
 	// Callers own the decision they get: share no slice with the entry.
-	d.Reasons = slices.Clone(d.Reasons)
-	d.Credential.Scopes = slices.Clone(d.Credential.Scopes)
-	d.Egress.Hosts = slices.Clone(d.Egress.Hosts)
-	d.Redact = slices.Clone(d.Redact)
+	d := detached(e.d)
 	d.Cached = true
 	return d, true
 }
 
+// detached is d sharing no slice with anything: what goes into the cache
+// and what comes out of it, so no caller can change an entry.
+func detached(d Decision) Decision {
+	d.Reasons = slices.Clone(d.Reasons)
+	d.Credential.Scopes = slices.Clone(d.Credential.Scopes)
+	d.Egress.Hosts = slices.Clone(d.Egress.Hosts)
+	d.Redact = slices.Clone(d.Redact)
+	return d
+}
+
 // cacheable is the engine's half of "the policy marks it cacheable": the
-// policy can ask, but approvals, denials and anything odd are never kept.
+// policy can ask, but approvals and denials are never kept. (No cache is in
+// use while a shadow policy or decision logs are on: Engine.cacheOf.)
 func cacheable(d *Decision) bool {
-	return d.CacheTTL > 0 && d.Allow && !d.Approval.Required && d.Shadow == nil && d.DecisionID == ""
+	return d.CacheTTL > 0 && d.Allow && !d.Approval.Required
 }
 
 // put stores d for k, decided for in.
@@ -227,10 +234,5 @@ func (c *decisionCache) put(k *[sha256.Size]byte, in *Input, d *Decision) {
 	if !in.Time.Before(until) || !c.admit(k) {
 		return
 	}
-	e := &cacheEntry{key: *k, from: in.Time, until: until, wall: time.Now().Add(d.CacheTTL), d: *d}
-	e.d.Reasons = slices.Clone(d.Reasons)
-	e.d.Credential.Scopes = slices.Clone(d.Credential.Scopes)
-	e.d.Egress.Hosts = slices.Clone(d.Egress.Hosts)
-	e.d.Redact = slices.Clone(d.Redact)
-	c.slot(k).Store(e)
+	c.slot(k).Store(&cacheEntry{key: *k, from: in.Time, until: until, wall: time.Now().Add(d.CacheTTL), d: detached(*d)})
 }

@@ -86,11 +86,9 @@ func (e *Engine) watchDir(ctx context.Context, dir string, every time.Duration, 
 		ps, err := ReadPolicyDir(dir)
 		if err != nil {
 			if !failed { // report a missing directory once, not every tick
-				e.stats.reloadFailures.Add(1)
-				ev := ReloadEvent{Time: time.Now(), Source: "dir:" + dir, Previous: e.Revision(), Revision: e.Revision(),
-					Err: errors.Join(errors.New("authz: reload"), err)}
-				e.lastErr.Store(&ev.Err)
-				e.report(ev)
+				rev := e.Revision()
+				_ = e.reloadFailed(ReloadEvent{Time: time.Now(), Source: "dir:" + dir, Previous: rev, Revision: rev,
+					Err: errors.Join(errors.New("authz: reload"), err)})
 			}
 			failed = true
 			continue

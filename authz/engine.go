@@ -79,7 +79,8 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 	if in == nil {
 		return fail(p, &Error{Code: CodeNilInput, Err: errors.New("input is nil")})
 	}
-	cache := e.cacheOf(p)
+	sh := e.shadow.Load() // once: the cache decision and the shadow evaluation must agree
+	cache := e.cacheOf(p, sh)
 	var key [sha256.Size]byte
 	if cache != nil {
 		if err := ctx.Err(); err != nil {
@@ -104,7 +105,7 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 	if derr != nil {
 		d, _ = fail(p, derr)
 	}
-	if sh := e.shadow.Load(); sh != nil {
+	if sh != nil {
 		d.Shadow = e.evalShadow(ctx, sh, value, k, d.Allow)
 	}
 	if e.dlog != nil {
@@ -131,7 +132,7 @@ func (e *Engine) CachedDecision(ctx context.Context, in *Input) (d Decision, ok 
 	if p == nil || in == nil || ctx.Err() != nil {
 		return Decision{}, false
 	}
-	cache := e.cacheOf(p)
+	cache := e.cacheOf(p, e.shadow.Load())
 	if cache == nil {
 		return Decision{}, false
 	}
@@ -142,8 +143,8 @@ func (e *Engine) CachedDecision(ctx context.Context, in *Input) (d Decision, ok 
 // cacheOf is p's decision cache, or nil when there is none or it is
 // bypassed: a shadow policy or decision logs must see every decision (see
 // WithDecisionCache).
-func (e *Engine) cacheOf(p *compiled) *decisionCache {
-	if p.cache == nil || e.dlog != nil || e.shadow.Load() != nil {
+func (e *Engine) cacheOf(p *compiled, shadow *compiled) *decisionCache {
+	if p.cache == nil || e.dlog != nil || shadow != nil {
 		return nil
 	}
 	return p.cache

@@ -51,10 +51,7 @@ func (e *Engine) load(ctx context.Context, ps PolicySet, slot *atomic.Pointer[co
 	c, err := e.settings.compile(ctx, ps)
 	if err != nil {
 		ev.Err = fmt.Errorf("authz: load %s: %w", sourceName(ps.Source), err)
-		e.stats.reloadFailures.Add(1)
-		e.lastErr.Store(&ev.Err)
-		e.report(ev)
-		return nil, ev.Err
+		return nil, e.reloadFailed(ev)
 	}
 	slot.Store(c)
 	ev.Revision = c.revision
@@ -95,6 +92,15 @@ type Stats struct {
 	ShadowAllowToDeny uint64 // the shadow would have denied what the policy allowed
 	ShadowDenyToAllow uint64 // the shadow would have allowed what the policy denied
 	ShadowErrors      uint64 // shadow evaluations that failed (counted as deny)
+}
+
+// reloadFailed counts and reports a policy change that was refused (the
+// last good policy keeps deciding) and returns its error.
+func (e *Engine) reloadFailed(ev ReloadEvent) error {
+	e.stats.reloadFailures.Add(1)
+	e.lastErr.Store(&ev.Err)
+	e.report(ev)
+	return ev.Err
 }
 
 type counters struct {

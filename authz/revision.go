@@ -4,23 +4,20 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
-	"slices"
-	"strings"
 
 	"github.com/ztagent/ztagent/internal/digest"
 )
 
 // revision identifies what decided: the same modules, data and query always
 // give the same revision, whatever the order the modules were given in, so a
-// decision record can be matched with the policy that produced it.
+// decision record can be matched with the policy that produced it. modules
+// come from PolicySet.normalize, in filename order.
 func revision(modules []module, data []byte, query string) string {
-	sorted := slices.Clone(modules)
-	slices.SortFunc(sorted, func(a, b module) int { return strings.Compare(a.filename, b.filename) })
 	h := sha256.New()
 	// Every field is length-prefixed so no two different inputs hash the same
 	// byte stream (a module ending where the next begins).
 	writeField(h, "ztagent.authz.revision.v1")
-	for _, m := range sorted {
+	for _, m := range modules {
 		writeField(h, "module")
 		writeField(h, m.filename)
 		writeField(h, m.source)
