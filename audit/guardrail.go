@@ -151,11 +151,7 @@ func (g *GuardrailSpan) End(v Verdict) {
 			attrs = append(attrs, KeyDecisionReasons.StringSlice(reasonCodes))
 		}
 		if v.Err != nil {
-			et := code
-			if et == "" {
-				et = errorTypeOther
-			}
-			attrs = append(attrs, keyErrorType.String(et))
+			attrs = append(attrs, keyErrorType.String(errorType(StatusError, code)))
 			g.span.SetStatus(codes.Error, v.Err.Error())
 		}
 		if v.Shadow != nil {

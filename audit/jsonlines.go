@@ -3,7 +3,6 @@ package audit
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,22 +11,9 @@ import (
 	"sync/atomic"
 )
 
-// lineBufs holds encode buffers, each with its encoder: the line is written
-// before write returns (appendChain copies it when it grows), so a buffer is
-// free again after. An encoder writing to a bytes.Buffer keeps no state from
-// one record to the next (a write to it cannot fail).
-var lineBufs = sync.Pool{New: func() any {
-	lb := new(lineBuf)
-	lb.enc = json.NewEncoder(&lb.buf)
-	// Records are read by people and log tools, not embedded in HTML.
-	lb.enc.SetEscapeHTML(false)
-	return lb
-}}
-
-type lineBuf struct {
-	buf bytes.Buffer
-	enc *json.Encoder
-}
+// lineBufs holds line buffers: the line is written before write returns
+// (appendChain copies it when it grows), so a buffer is free again after.
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 var (
 	errNoWriter  = errors.New("audit: JSONLines has no writer")
@@ -138,21 +124,19 @@ func (j *JSONLines) write(r *Record) error {
 	if r == nil {
 		return errNilRecord
 	}
-	lb := lineBufs.Get().(*lineBuf)
-	buf := &lb.buf
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 64<<10 { // one huge record does not stay in the pool
-			lineBufs.Put(lb)
-		}
-	}()
-	line, err := appendRecord(buf.AvailableBuffer(), r)
+	bp := lineBufs.Get().(*[]byte)
+	line, err := appendRecord((*bp)[:0], r)
 	if err != nil {
+		lineBufs.Put(bp)
 		return fmt.Errorf("audit: encode record: %w", err)
 	}
 	line = append(line, '\n')
-	buf.Write(line) // keeps a grown buffer for the pool; line is its bytes again
-	line = buf.Bytes()
+	defer func() {
+		if cap(line) <= 64<<10 { // one huge record does not stay in the pool
+			*bp = line
+			lineBufs.Put(bp)
+		}
+	}()
 	var canon []byte
 	if j.chain != nil {
 		var err error

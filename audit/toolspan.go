@@ -69,11 +69,12 @@ func appendIdentity(attrs []attribute.KeyValue, spiffeID, serial string, notAfte
 type ToolSpan struct {
 	span     trace.Span
 	tracer   trace.Tracer
-	once     sync.Once
 	borrowed bool // the framework's span: enriched, not ended, by us
 
+	proposedBy trace.SpanContext // the proposing turn's chat span, if any
+
 	mu      sync.Mutex
-	ended   bool                 // End has flushed pending; later attributes go straight to the span
+	ended   bool                 // End ran (only the first one counts); later attributes go straight to the span
 	pending []attribute.KeyValue // guarded by mu
 	buf     [toolSpanAttrs]attribute.KeyValue
 }
@@ -143,7 +144,8 @@ func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context
 		trace.WithAttributes(attrs...),
 	}
 	link, linked := ProposedBy(ctx, c.CallID)
-	proposedBy := trace.Link{SpanContext: link, Attributes: []attribute.KeyValue{KeyLinkKind.String(LinkKindProposedBy)}}
+	ts.proposedBy = link
+	proposedBy := trace.Link{SpanContext: link, Attributes: proposedByAttrs}
 	tr := t.get()
 	if existing := trace.SpanFromContext(ctx); c.Enrich && isToolSpan(existing) {
 		existing.SetAttributes(attrs...)
@@ -159,6 +161,20 @@ func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context
 	ctx, ts.span = tr.Start(ctx, t.toolSpanName(c.Name), opts...)
 	ts.tracer = tr
 	return ctx, ts
+}
+
+// proposedByAttrs are the attributes of every proposed_by link; the SDK
+// copies what it keeps, so one slice serves all links.
+var proposedByAttrs = []attribute.KeyValue{KeyLinkKind.String(LinkKindProposedBy)}
+
+// ProposedBy is the chat span of the turn that proposed this call, found
+// when the span started ([ProposedBy] on its context), so a caller need not
+// walk the turns again.
+func (s *ToolSpan) ProposedBy() (trace.SpanContext, bool) {
+	if s == nil {
+		return trace.SpanContext{}, false
+	}
+	return s.proposedBy, s.proposedBy.IsValid()
 }
 
 func (s *ToolSpan) spanOrNoop() trace.Span {
@@ -250,28 +266,30 @@ func (s *ToolSpan) End(o Outcome) {
 	if s == nil {
 		return
 	}
-	s.once.Do(func() {
-		span := s.spanOrNoop()
-		status := o.status()
-		s.mu.Lock()
-		attrs := append(s.pending, KeyOutcome.String(status))
-		s.pending, s.ended = nil, true
+	s.mu.Lock()
+	if s.ended {
 		s.mu.Unlock()
-		if o.Code != "" {
-			attrs = append(attrs, KeyOutcomeCode.String(o.Code))
+		return
+	}
+	status := o.status()
+	attrs := append(s.pending, KeyOutcome.String(status))
+	s.pending, s.ended = nil, true
+	s.mu.Unlock()
+	span := s.spanOrNoop()
+	if o.Code != "" {
+		attrs = append(attrs, KeyOutcomeCode.String(o.Code))
+	}
+	if status != StatusOK {
+		attrs = append(attrs, keyErrorType.String(errorType(status, o.Code)))
+		if o.Err != nil {
+			span.RecordError(o.Err)
 		}
-		if status != StatusOK {
-			attrs = append(attrs, keyErrorType.String(errorType(status, o.Code)))
-			if o.Err != nil {
-				span.RecordError(o.Err)
-			}
-			span.SetStatus(codes.Error, statusDescription(status, o))
-		}
-		span.SetAttributes(attrs...)
-		if !s.borrowed {
-			span.End()
-		}
-	})
+		span.SetStatus(codes.Error, statusDescription(status, o))
+	}
+	span.SetAttributes(attrs...)
+	if !s.borrowed {
+		span.End()
+	}
 }
 
 // isToolSpan reports whether span is a recording execute_tool span, such as

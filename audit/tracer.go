@@ -60,13 +60,13 @@ type spanNames struct {
 
 const maxSpanNames = 1024
 
-func (s *spanNames) get(op, target string) string {
-	if v, ok := s.m.Load(target); ok {
+func (s *spanNames) get(tool string) string {
+	if v, ok := s.m.Load(tool); ok {
 		return v.(string)
 	}
-	name := spanName(op, target)
+	name := spanName(opExecuteTool, tool)
 	if s.n.Add(1) <= maxSpanNames {
-		s.m.Store(target, name)
+		s.m.Store(tool, name)
 	}
 	return name
 }
@@ -76,5 +76,5 @@ func (t *Tracer) toolSpanName(name string) string {
 	if t == nil {
 		return spanName(opExecuteTool, name)
 	}
-	return t.names.get(opExecuteTool, name)
+	return t.names.get(name)
 }

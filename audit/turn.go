@@ -78,7 +78,7 @@ func (t *Tracer) StartTurn(ctx context.Context, turn Turn) (context.Context, *Tu
 	_, span := t.get().Start(ctx, spanName(opChat, turn.Model),
 		trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attrs...))
-	r := &TurnRecorder{span: span, seen: make(map[string]struct{})}
+	r := &TurnRecorder{span: span}
 	return withConversation(withTurn(ctx, r), conv), r
 }
 

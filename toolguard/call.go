@@ -72,7 +72,7 @@ func (g *Guard) do(ctx context.Context, t *Tool, args frozen, argsErr error, run
 	if sc := c.span.SpanContext(); sc.IsValid() {
 		c.rec.TraceID, c.rec.SpanID = sc.TraceID().String(), sc.SpanID().String()
 	}
-	if p, ok := audit.ProposedBy(ctx, c.id); ok {
+	if p, ok := c.span.ProposedBy(); ok {
 		c.rec.ProposedBySpan = p.SpanID().String()
 	}
 
