@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -84,17 +83,7 @@ func (h *Hydra) start(t testing.TB, dir, bin string) (*proc.Proc, error) {
 	}
 	p := proc.Start(t, dir, "hydra", bin, []string{"serve", "all", "--dev"}, env...)
 	err := p.WaitFor(2*time.Minute, "hydra ready", func() error {
-		for _, u := range []string{h.admin + "/health/ready", h.public + "/health/ready"} {
-			resp, err := h.client.Get(u)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("%s: status %d", u, resp.StatusCode)
-			}
-		}
-		return nil
+		return proc.GetOK(h.client, h.admin+"/health/ready", h.public+"/health/ready")
 	})
 	return p, err
 }

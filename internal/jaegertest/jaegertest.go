@@ -72,15 +72,7 @@ func (j *Jaeger) start(t testing.TB, dir, bin, conf string) (*proc.Proc, error) 
 		if err := proc.Dial(strings.TrimPrefix(j.OTLPHTTP, "http://")); err != nil {
 			return err
 		}
-		resp, err := http.Get(health)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("health: %s", resp.Status)
-		}
-		return nil
+		return proc.GetOK(http.DefaultClient, health)
 	})
 	return p, err
 }

@@ -125,15 +125,7 @@ func Start(t testing.TB, cfg Config) *Server {
 			}
 			issuer = string(b)
 		}
-		resp, err := httpClient.Get(issuer + "/ready")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("/ready: %s", resp.Status)
-		}
-		return nil
+		return proc.GetOK(httpClient, issuer+"/ready")
 	})
 	if err != nil {
 		t.Fatalf("oidctest: %v", err)

@@ -68,15 +68,7 @@ func Start(t testing.TB, modules map[string]string, data []byte) *OPA {
 			"run", "--server", "--addr", addr, "--skip-version-check", "--log-level", "error", pol,
 		})
 		return p, p.WaitFor(time.Minute, "opa healthy", func() error {
-			resp, err := o.Client.Get(o.URL + "/health?bundles")
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("health: %s", resp.Status)
-			}
-			return nil
+			return proc.GetOK(o.Client, o.URL+"/health?bundles")
 		})
 	})
 	return o

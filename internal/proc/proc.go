@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -145,6 +146,22 @@ func Dial(addr string) error {
 		return err
 	}
 	return c.Close()
+}
+
+// GetOK fetches each URL with c and wants 200 OK from every one: the health
+// check the harnesses poll with WaitFor.
+func GetOK(c *http.Client, urls ...string) error {
+	for _, u := range urls {
+		resp, err := c.Get(u)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", u, resp.Status)
+		}
+	}
+	return nil
 }
 
 // Run runs a short command (a CLI call against a server) and returns its
