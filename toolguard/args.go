@@ -42,19 +42,24 @@ type derivedDests struct {
 // modify either.
 func (f *frozen) destinations(decls []Dest) ([]authz.Destination, []string, error) {
 	d := f.derived
-	if d == nil {
-		d = new(derivedDests)
+	if d == nil { // not remembered: derive for this call only
+		return deriveDests(decls, f.decoded)
 	}
-	d.once.Do(func() {
-		d.dests, d.err = destinations(decls, f.decoded)
-		if d.err == nil {
-			d.described = make([]string, len(d.dests))
-			for i, x := range d.dests {
-				d.described[i] = describe(x)
-			}
-		}
-	})
+	d.once.Do(func() { d.dests, d.described, d.err = deriveDests(decls, f.decoded) })
 	return d.dests, d.described, d.err
+}
+
+// deriveDests derives the destinations and their descriptions for records.
+func deriveDests(decls []Dest, decoded any) ([]authz.Destination, []string, error) {
+	dests, err := destinations(decls, decoded)
+	if err != nil {
+		return nil, nil, err
+	}
+	described := make([]string, len(dests))
+	for i, x := range dests {
+		described[i] = describe(x)
+	}
+	return dests, described, nil
 }
 
 // freezer is freezeJSON with a memory of the arguments it froze last: an
