@@ -1,6 +1,7 @@
 package toolguard_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -40,4 +41,28 @@ func TestArgSchemaOf(t *testing.T) {
 		require.NotContains(t, s.Fields, f)
 	}
 	_ = schemaArgs{}.hidden
+}
+
+type stamp struct{ unix int64 }
+
+func (stamp) MarshalJSON() ([]byte, error) { return []byte(`0`), nil }
+
+type promoted struct {
+	Name string `json:"name"`
+	Deep string `json:"deep"`
+}
+
+type encodedArgs struct {
+	promoted
+	Name  string          `json:"name"` // hides promoted.Name, as encoding/json does
+	Raw   json.RawMessage `json:"raw"`
+	Stamp stamp           `json:"stamp"`
+}
+
+// Arguments whose JSON is not their Go fields (raw JSON, a marshaler) accept
+// anything below them, as the linter reads them for Input.
+func TestArgSchemaOfFollowsEncodingJSON(t *testing.T) {
+	s := toolguard.ArgSchemaOf[encodedArgs]("t")
+	require.ElementsMatch(t, []string{"deep", "name", "raw", "raw.*", "stamp", "stamp.*"}, s.Fields)
+	_ = stamp{}.unix
 }
