@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -233,20 +232,10 @@ func checkExchangeEndpoint(what, raw string) error {
 	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" {
 		return fmt.Errorf("creds: exchange: %s is not an absolute URL without userinfo", what)
 	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if h := u.Hostname(); h == "localhost" || exchangeLoopback(h) {
-			return nil
-		}
+	if !secureTransport(u) {
+		return fmt.Errorf("creds: exchange: %s must be https (http only to loopback)", what)
 	}
-	return fmt.Errorf("creds: exchange: %s must be https (http only to loopback)", what)
-}
-
-func exchangeLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return nil
 }
 
 // Issue presents a fresh assertion and returns the access token the server
