@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ztagent/ztagent/internal/digest"
 	"github.com/ztagent/ztagent/internal/jsonenc"
 )
 
@@ -26,8 +27,8 @@ const (
 // Prefixes of chain values: the algorithm is part of the value, so a chain
 // checked with the wrong kind of key fails with a clear reason.
 const (
-	chainPlainPrefix = "sha256:"
-	chainHMACPrefix  = "hmac-sha256:"
+	chainPlainPrefix = digest.Prefix // as every other digest ztagent writes
+	chainHMACPrefix  = hmacPrefix    // as a redacted value's keyed hash
 )
 
 // ErrChainBroken is matched (errors.Is) by every [ChainError].

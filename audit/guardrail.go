@@ -47,11 +47,7 @@ type Shadow struct {
 }
 
 func (s *Shadow) attributes() []attribute.KeyValue {
-	verdict := "deny"
-	if s.Allow {
-		verdict = "allow"
-	}
-	attrs := []attribute.KeyValue{KeyShadowRevision.String(s.Revision), KeyShadowVerdict.String(verdict)}
+	attrs := []attribute.KeyValue{KeyShadowRevision.String(s.Revision), KeyShadowVerdict.String(verdictName(s.Allow))}
 	if s.Code != "" {
 		attrs = append(attrs, KeyShadowCode.String(s.Code))
 	}
@@ -61,8 +57,11 @@ func (s *Shadow) attributes() []attribute.KeyValue {
 	return attrs
 }
 
-func (v Verdict) verdict() string {
-	if v.Allow && v.Err == nil {
+func (v Verdict) verdict() string { return verdictName(v.Allow && v.Err == nil) }
+
+// verdictName is how spans and records spell a verdict.
+func verdictName(allow bool) string {
+	if allow {
 		return "allow"
 	}
 	return "deny"

@@ -108,11 +108,7 @@ func recordContext(ctx context.Context, r *Record) context.Context {
 
 // summary is the human line of the event; the attributes hold the data.
 func summary(r *Record) string {
-	verdict := "deny"
-	if r.Allow {
-		verdict = "allow"
-	}
-	s := verdict + " " + r.Tool
+	s := verdictName(r.Allow) + " " + r.Tool
 	if r.Code != "" {
 		s += " (" + r.Code + ")"
 	}
@@ -120,10 +116,7 @@ func summary(r *Record) string {
 }
 
 func recordAttributes(r *Record) []attribute.KeyValue {
-	verdict := "deny"
-	if r.Allow {
-		verdict = "allow"
-	}
+	verdict := verdictName(r.Allow)
 	attrs := []attribute.KeyValue{
 		keyGenAIOperationName.String(opExecuteTool),
 		keyGenAIToolName.String(r.Tool),
