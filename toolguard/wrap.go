@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"reflect"
 )
 
 // Wrap guards fn. The returned function authorizes every call on its own
@@ -21,11 +20,10 @@ func Wrap[A, R any](g *Guard, tool Tool, fn func(context.Context, A) (R, error))
 	if err != nil {
 		return nil, err
 	}
-	lossless := roundTripSafe(reflect.TypeFor[A]())
-	fz := newFreezer(t.Destinations)
+	vf := newValueFreezer[A](newFreezer(t.Destinations))
 	return func(ctx context.Context, args A) (R, error) {
 		var out R
-		copied, f, ferr := freezeValue(fz, args, lossless)
+		copied, f, ferr := vf.freeze(args)
 		err := g.do(ctx, &t, f, ferr, func(ctx context.Context) error {
 			var runErr error
 			out, runErr = fn(ctx, copied)
