@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -143,26 +144,31 @@ func (c *call) identify() *DeniedError {
 	return nil
 }
 
+// buildInput builds the policy input. Its slices are shared (the SVID's
+// chain, the remembered destinations, the task's scopes) and only read: a
+// cache lookup reads them, and detachInput gives the decider its own copy
+// before it evaluates, since a decider may keep or change its input.
 func (c *call) buildInput(ctx context.Context, dests []authz.Destination) {
 	subject := c.who.subject
 	p := principal(ctx)
-	chain := append(append(make([]string, 0, len(p.Chain)+1), p.Chain...), subject)
+	chain := c.who.chain
+	if len(p.Chain) > 0 {
+		chain = append(append(make([]string, 0, len(p.Chain)+1), p.Chain...), subject)
+	}
 	in := authz.Input{
 		Subject:   authz.Subject{SPIFFEID: subject, TrustDomain: c.who.trustDomain},
 		Principal: authz.Principal{User: p.User, Chain: chain},
 		Task:      authz.Task{Scopes: []string{}},
 		Tool:      authz.Tool{Name: c.tool.Name, Effect: string(c.tool.Effect), Risk: string(c.tool.Risk)},
-		Call: authz.Call{
-			ID: c.id, Args: c.args.raw, ArgsDigest: c.args.digest,
-			// A copy: the decider may keep or change its input.
-			Destinations: append([]authz.Destination{}, dests...),
-		},
-		Context: authz.Context{ConversationID: audit.ConversationID(ctx), Taint: []string{}},
-		Time:    c.g.now().UTC(),
+		Call:      authz.Call{ID: c.id, Args: c.args.raw, ArgsDigest: c.args.digest, Destinations: dests},
+		Context:   authz.Context{ConversationID: audit.ConversationID(ctx), Taint: []string{}},
+		Time:      c.g.now().UTC(),
 	}
 	if t := task(ctx); t != nil {
 		in.Task.ID, in.Task.Purpose = t.ID, t.Purpose
-		in.Task.Scopes = append(in.Task.Scopes, t.Scopes...)
+		if t.Scopes != nil {
+			in.Task.Scopes = t.Scopes
+		}
 		if !t.ExpiresAt.IsZero() {
 			exp := t.ExpiresAt.UTC()
 			in.Task.ExpiresAt = &exp
@@ -175,8 +181,24 @@ func (c *call) buildInput(ctx context.Context, dests []authz.Destination) {
 	c.input = in
 }
 
+// detachInput gives c.input slices of its own, for a decider that may keep
+// or change them.
+func (c *call) detachInput() {
+	in := &c.input
+	in.Principal.Chain = slices.Clone(in.Principal.Chain)
+	in.Task.Scopes = append([]string{}, in.Task.Scopes...)
+	in.Call.Args = slices.Clone(in.Call.Args)
+	in.Call.Destinations = append([]authz.Destination{}, in.Call.Destinations...)
+	in.Context.Taint = slices.Clone(in.Context.Taint)
+	if in.Task.ExpiresAt != nil {
+		exp := *in.Task.ExpiresAt
+		in.Task.ExpiresAt = &exp
+	}
+}
+
 // cacheLookup is the part of a decider that can tell a cached decision
-// apart before evaluating (authz.Engine.CachedDecision).
+// apart before evaluating (authz.Engine.CachedDecision). It only reads in,
+// during the call: in shares memory with other calls (see buildInput).
 type cacheLookup interface {
 	CachedDecision(ctx context.Context, in *authz.Input) (authz.Decision, bool)
 }
@@ -195,6 +217,7 @@ func (c *call) decide(ctx context.Context) *DeniedError {
 		// The policy runs: its evaluation is the run_guardrail span.
 		var gctx context.Context
 		gctx, gs = c.span.StartGuardrail(ctx)
+		c.detachInput()
 		dec, err = c.g.decider.Decide(gctx, &c.input)
 	}
 	c.dec = dec
@@ -274,7 +297,7 @@ func (c *call) askApprover(ctx context.Context) *DeniedError {
 	defer cancel()
 	a, err := c.g.approver.Approve(actx, ApprovalRequest{
 		Tool: *c.tool, CallID: c.id, Subject: c.input.Subject.SPIFFEID,
-		Principal:  Principal{User: c.input.Principal.User, Chain: c.input.Principal.Chain},
+		Principal:  Principal{User: c.input.Principal.User, Chain: slices.Clone(c.input.Principal.Chain)},
 		Args:       append([]byte(nil), c.args.raw...),
 		ArgsDigest: c.args.digest, Reasons: c.dec.Reasons,
 	})
@@ -305,7 +328,9 @@ func (c *call) issue(ctx context.Context) *DeniedError {
 	req := creds.Request{
 		Subject: c.input.Subject.SPIFFEID, Audience: grant.Audience, Scopes: grant.Scopes, TTL: ttl, CallID: c.id,
 		// Delegation is who the agent acts for, not the agent itself.
-		Delegation: c.input.Principal.Chain[:len(c.input.Principal.Chain)-1],
+		// Capacity capped: the chain may be shared (buildInput), and an
+		// append to the delegation must not write into it.
+		Delegation: c.input.Principal.Chain[: len(c.input.Principal.Chain)-1 : len(c.input.Principal.Chain)-1],
 	}
 	var cred *creds.Credential
 	var err error

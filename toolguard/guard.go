@@ -221,6 +221,9 @@ type svidInfo struct {
 	trustDomain string
 	serial      string // hex
 	span        *audit.SpanIdentity
+	// chain is the principal chain of a call made for no one but the agent:
+	// [subject]. Shared by calls, so only read (see call.buildInput).
+	chain []string
 }
 
 // identityOf returns svid's identity, converted once per SVID: everything
@@ -240,6 +243,7 @@ func (g *Guard) identityOf(svid *x509svid.SVID) *svidInfo {
 		serial: leaf.SerialNumber.Text(16),
 	}
 	w.span = audit.NewSpanIdentity(w.subject, w.serial, leaf.NotAfter)
+	w.chain = []string{w.subject}
 	g.who.Store(w)
 	return w
 }
