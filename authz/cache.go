@@ -125,7 +125,7 @@ func (c *decisionCache) key(in *Input) [sha256.Size]byte {
 	if c.keyCallID {
 		b = appendStr(b, in.Call.ID)
 	}
-	b = appendStr(b, string(in.Call.Args))
+	b = appendStr(b, in.Call.Args)
 	b = appendStr(b, in.Call.ArgsDigest)
 	b = binary.BigEndian.AppendUint64(b, uint64(len(in.Call.Destinations)))
 	for _, d := range in.Call.Destinations {
@@ -147,7 +147,9 @@ func (c *decisionCache) key(in *Input) [sha256.Size]byte {
 	return k
 }
 
-func appendStr(b []byte, s string) []byte {
+// appendStr takes bytes too, so that argument bytes are not converted (and
+// copied) to a string first.
+func appendStr[S ~string | ~[]byte](b []byte, s S) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
 	return append(b, s...)
 }
