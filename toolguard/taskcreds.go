@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ztagent/ztagent/creds"
+	"github.com/ztagent/ztagent/internal/jsonenc"
 )
 
 // CodeTaskEnded denies calls made under a task after Task.End.
@@ -58,8 +59,20 @@ func (t *Task) End(ctx context.Context) error {
 	return errs
 }
 
-func sharedKey(r creds.Request) string {
-	return r.Subject + "\x00" + r.Audience + "\x00" + strings.Join(r.Scopes, " ") + "\x00" + strings.Join(r.Delegation, " ")
+// appendSharedKey writes what a task's shared credential is issued for:
+// each part as a JSON string, so no two requests write the same key (the
+// scopes ["a b"] are not ["a", "b"], nor is a delegation chain).
+func appendSharedKey(b []byte, r creds.Request) []byte {
+	b = jsonenc.AppendString(b, r.Subject)
+	b = jsonenc.AppendString(b, r.Audience)
+	for _, list := range [...][]string{r.Scopes, r.Delegation} {
+		b = append(b, '[')
+		for _, s := range list {
+			b = append(jsonenc.AppendString(b, s), ',')
+		}
+		b = append(b, ']')
+	}
+	return b
 }
 
 // sharedCredential returns a live shared credential of the task for r,
@@ -68,7 +81,8 @@ func sharedKey(r creds.Request) string {
 //
 // minted says this call issued the credential (none was current).
 func (g *Guard) sharedCredential(ctx context.Context, t *Task, r creds.Request) (c *creds.Credential, minted bool, err error) {
-	key := sharedKey(r)
+	var buf [256]byte
+	key := appendSharedKey(buf[:0], r) // looked up without a string of its own
 	t.mu.Lock()
 	if t.ended {
 		t.mu.Unlock()
@@ -77,10 +91,10 @@ func (g *Guard) sharedCredential(ctx context.Context, t *Task, r creds.Request) 
 	if t.shared == nil {
 		t.shared = map[string]*sharedCred{}
 	}
-	sc := t.shared[key]
+	sc := t.shared[string(key)]
 	if sc == nil {
 		sc = &sharedCred{g: g, req: r, task: t}
-		t.shared[key] = sc
+		t.shared[string(key)] = sc
 		g.shared.Store(sc, struct{}{})
 	}
 	t.mu.Unlock()
