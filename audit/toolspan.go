@@ -77,6 +77,7 @@ type ToolSpan struct {
 	ended   bool                 // End ran (only the first one counts); later attributes go straight to the span
 	pending []attribute.KeyValue // guarded by mu
 	buf     [toolSpanAttrs]attribute.KeyValue
+	opts    [3]trace.SpanStartOption // the start options, kept here rather than in one more allocation
 }
 
 // toolSpanAttrs is room, inside the ToolSpan, for the start attributes and
@@ -139,10 +140,7 @@ func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context
 	if n := len(attrs); n < len(ts.buf) {
 		ts.pending = ts.buf[n:n]
 	}
-	opts := []trace.SpanStartOption{
-		kindInternal,
-		trace.WithAttributes(attrs...),
-	}
+	opts := append(ts.opts[:0], kindInternal, trace.WithAttributes(attrs...))
 	link, linked := ProposedBy(ctx, c.CallID)
 	ts.proposedBy = link
 	proposedBy := trace.Link{SpanContext: link, Attributes: proposedByAttrs}

@@ -35,6 +35,7 @@ type call struct {
 	cred      *creds.Credential
 	shared    bool // cred belongs to the task, not to this call
 	denied    *DeniedError
+	reasons   [2]audit.Reason // room for the verdict's usual reasons
 }
 
 // do runs the path of one tool call. argsErr is a failure to freeze the
@@ -225,6 +226,9 @@ func (c *call) decide(ctx context.Context) *DeniedError {
 	v := audit.Verdict{
 		Allow: err == nil && dec.Allow, PolicyID: dec.PolicyID, PolicyRevision: dec.Revision,
 		ApprovalRequired: dec.Approval.Required,
+	}
+	if len(dec.Reasons) > 0 {
+		v.Reasons = c.reasons[:0]
 	}
 	for _, r := range dec.Reasons {
 		v.Reasons = append(v.Reasons, audit.Reason{Code: r.Code, Message: r.Message})
