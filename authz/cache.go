@@ -208,12 +208,24 @@ func (c *decisionCache) get(k *[sha256.Size]byte, at time.Time) (Decision, bool)
 }
 
 // detached is d sharing no slice with anything: what goes into the cache
-// and what comes out of it, so no caller can change an entry.
+// and what comes out of it, so no caller can change an entry. The string
+// lists are copied into one new array, each capped at its length so that
+// an append to one cannot write into the next. A nil list stays nil.
 func detached(d Decision) Decision {
 	d.Reasons = slices.Clone(d.Reasons)
-	d.Credential.Scopes = slices.Clone(d.Credential.Scopes)
-	d.Egress.Hosts = slices.Clone(d.Egress.Hosts)
-	d.Redact = slices.Clone(d.Redact)
+	lists := [...]*[]string{&d.Credential.Scopes, &d.Egress.Hosts, &d.Redact}
+	n := 0
+	for _, l := range lists {
+		n += len(*l)
+	}
+	all := make([]string, 0, n)
+	for _, l := range lists {
+		start := len(all)
+		if *l != nil {
+			all = append(all, *l...)
+			*l = all[start:len(all):len(all)]
+		}
+	}
 	return d
 }
 

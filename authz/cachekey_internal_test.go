@@ -81,3 +81,30 @@ func forEachLeaf(t *testing.T, typ reflect.Type, prefix string, f func(string, f
 		}
 	}
 }
+
+// What the cache stores and hands out shares no memory with anything else,
+// and its lists cannot reach one another through an append.
+func TestDetachedSharesNothing(t *testing.T) {
+	d := Decision{
+		Reasons:    []Reason{{Code: "a"}},
+		Credential: CredentialGrant{Scopes: []string{"s1", "s2"}},
+		Egress:     Egress{Hosts: make([]string, 1, 8)},
+		Redact:     nil,
+	}
+	d.Egress.Hosts[0] = "h"
+	c := detached(d)
+	require.Equal(t, d, c)
+	require.Nil(t, c.Redact, "nil stays nil")
+	c.Reasons[0].Code = "changed"
+	c.Credential.Scopes[0] = "changed"
+	c.Egress.Hosts[0] = "changed"
+	require.Equal(t, "a", d.Reasons[0].Code)
+	require.Equal(t, []string{"s1", "s2"}, d.Credential.Scopes)
+	require.Equal(t, []string{"h"}, d.Egress.Hosts)
+	c.Credential.Scopes = append(c.Credential.Scopes, "appended")
+	require.Equal(t, []string{"changed"}, c.Egress.Hosts, "an append to one list does not write into the next")
+
+	empty := detached(Decision{Egress: Egress{Hosts: make([]string, 0, 4)}})
+	require.NotNil(t, empty.Egress.Hosts, "empty stays empty, not nil")
+	require.Zero(t, cap(empty.Egress.Hosts))
+}
