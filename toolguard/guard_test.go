@@ -65,6 +65,9 @@ func TestAllowedCallRunsWithScopedCredentialThenRevokes(t *testing.T) {
 	require.Len(t, tool.Links(), 1)
 	require.Equal(t, turn.SpanContext().SpanID(), tool.Links()[0].SpanContext.SpanID())
 	require.Contains(t, tool.Attributes(), attribute.String("gen_ai.tool.call.id", "call_7"))
+	// The record names the span it belongs to.
+	require.Equal(t, tool.SpanContext().TraceID().String(), rec.TraceID)
+	require.Equal(t, tool.SpanContext().SpanID().String(), rec.SpanID)
 	for _, kv := range tool.Attributes() {
 		require.NotContains(t, kv.Value.String(), p.cred.Token(), "secret in span attribute %s", kv.Key)
 	}
