@@ -80,9 +80,10 @@ type ToolSpan struct {
 	opts    [3]trace.SpanStartOption // the start options, kept here rather than in one more allocation
 }
 
-// toolSpanAttrs is room, inside the ToolSpan, for the start attributes and
-// those set later of a usual call; more spill to the heap.
-const toolSpanAttrs = 24
+// toolSpanAttrs is room, inside the ToolSpan, for the start attributes of a
+// usual call and, once the span has started, for those set later; more
+// spill to the heap.
+const toolSpanAttrs = 16
 
 // set records attributes on the span: at End, or now if it has ended.
 func (s *ToolSpan) set(attrs ...attribute.KeyValue) {
@@ -109,8 +110,10 @@ func (s *ToolSpan) set(attrs ...attribute.KeyValue) {
 func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context, *ToolSpan) {
 	c.Name, c.CallID = clean(c.Name), clean(c.CallID)
 	ts := &ToolSpan{}
-	// The start attributes live at the front of ts.buf and are never written
-	// again (a sampler may keep them); later attributes go after them.
+	// The start attributes are built in ts.buf. Starting a span copies them
+	// (trace.NewSpanStartConfig appends them to the span's own config, and
+	// SetAttributes copies too), so once the span has started ts.buf holds
+	// the attributes set later.
 	attrs := append(ts.buf[:0],
 		keyGenAIOperationName.String(opExecuteTool),
 		keyGenAIToolType.String(toolTypeFunction),
@@ -136,10 +139,6 @@ func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context
 	if c.Identity != nil {
 		attrs = append(attrs, c.Identity.attrs...)
 	}
-	attrs = attrs[:len(attrs):len(attrs)]
-	if n := len(attrs); n < len(ts.buf) {
-		ts.pending = ts.buf[n:n]
-	}
 	opts := append(ts.opts[:0], kindInternal, trace.WithAttributes(attrs...))
 	link, linked := ProposedBy(ctx, c.CallID)
 	ts.proposedBy = link
@@ -151,6 +150,7 @@ func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context
 			existing.AddLink(proposedBy)
 		}
 		ts.span, ts.tracer, ts.borrowed = existing, tr, true
+		ts.pending = ts.buf[:0]
 		return ctx, ts
 	}
 	if linked {
@@ -158,6 +158,7 @@ func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context
 	}
 	ctx, ts.span = tr.Start(ctx, t.toolSpanName(c.Name), opts...)
 	ts.tracer = tr
+	ts.pending = ts.buf[:0]
 	return ctx, ts
 }
 

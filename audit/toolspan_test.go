@@ -3,10 +3,13 @@ package audit_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -284,4 +287,37 @@ func TestZeroValuesAreInert(t *testing.T) {
 		zr.Proposed("c", "t")
 		zr.End()
 	})
+}
+
+// keepingSampler keeps the start attributes it is shown, as a sampler may.
+type keepingSampler struct{ kept []attribute.KeyValue }
+
+func (s *keepingSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	s.kept = p.Attributes
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample}
+}
+func (s *keepingSampler) Description() string { return "keeping" }
+
+// The ToolSpan reuses its attribute buffer once the span has started: what a
+// sampler kept of the start attributes is not overwritten by those set later.
+func TestToolSpanStartAttributesSurviveLaterOnes(t *testing.T) {
+	s := &keepingSampler{}
+	tr, rec := newTracer(t, sdktrace.WithSampler(s))
+	_, tool := tr.StartToolCall(context.Background(), audit.ToolCall{
+		Name: "fetch", CallID: "call_1", Effect: "read", Risk: "low", ArgsDigest: "sha256:abc",
+		Identity: audit.NewSpanIdentity("spiffe://example.org/a", "0a", time.Now().Add(time.Hour)),
+	})
+	start := slices.Clone(s.kept)
+	require.Contains(t, start, attribute.String("gen_ai.tool.name", "fetch"))
+	for i := range 20 { // more than the buffer holds
+		tool.CredentialReused(fmt.Sprint("cred-", i))
+	}
+	tool.DecisionCached(audit.Verdict{Allow: true, PolicyID: "p", PolicyRevision: "r"})
+	tool.End(audit.Outcome{Status: audit.StatusOK})
+	require.Equal(t, start, s.kept)
+	got := attrMap(rec.Ended()[0].Attributes())
+	for _, kv := range start {
+		require.Equal(t, kv.Value, got[string(kv.Key)], kv.Key)
+	}
+	require.Equal(t, "cred-19", got["ztagent.credential.id"].AsString())
 }
