@@ -67,8 +67,9 @@ func deriveDests(decls []Dest, decoded any) ([]authz.Destination, []string, erro
 // when a decision can be reused at all), and freezing is a pure function of
 // the bytes, so the result for the same bytes is the same. What it hands out
 // is only read (the canonical bytes go to the policy, the decoded form to
-// the destination checks); every tool call still gets its own copy of the
-// arguments. It keeps at most freezeEntries results of arguments up to
+// the destination checks; a decider gets a copy of the bytes); every tool
+// call still gets its own copy of the arguments, or, for a plain value
+// (valueFreezer), a value no call can change. It keeps at most freezeEntries results of arguments up to
 // freezeMaxBytes long, starting over when full.
 type freezer struct {
 	// pure says the tool's destinations are a function of the arguments
