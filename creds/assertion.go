@@ -67,20 +67,16 @@ type assertionConfig struct {
 	now func() time.Time
 }
 
-type assertionOptionFunc func(*assertionConfig)
-
-func (f assertionOptionFunc) apply(c *assertionConfig) { f(c) }
-
 // WithAssertionTTL sets the lifetime of each assertion (default 1m, at most
 // 5m, at least 1s).
 func WithAssertionTTL(d time.Duration) AssertionOption {
-	return assertionOptionFunc(func(c *assertionConfig) { c.ttl = d })
+	return optionFunc[assertionConfig](func(c *assertionConfig) { c.ttl = d })
 }
 
 // WithAssertionClock sets the time source that stamps iat and exp (default
 // time.Now).
 func WithAssertionClock(now func() time.Time) AssertionOption {
-	return assertionOptionFunc(func(c *assertionConfig) { c.now = now })
+	return optionFunc[assertionConfig](func(c *assertionConfig) { c.now = now })
 }
 
 // SignedAssertions returns an AssertionSource that signs a fresh RFC 7523

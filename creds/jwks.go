@@ -300,10 +300,6 @@ type remoteConfig struct {
 	verifierOpts []VerifierOption
 }
 
-type remoteOptionFunc func(*remoteConfig)
-
-func (f remoteOptionFunc) apply(c *remoteConfig) { f(c) }
-
 func newRemoteConfig(opts []RemoteOption) (remoteConfig, error) {
 	cfg := remoteConfig{client: &http.Client{Timeout: defaultFetchTimeout}, now: time.Now}
 	for _, o := range opts {
@@ -327,36 +323,36 @@ func newRemoteConfig(opts []RemoteOption) (remoteConfig, error) {
 // WithHTTPClient sets the client used to fetch (default: http.Client with a
 // 10s timeout). Its redirect policy applies.
 func WithHTTPClient(c *http.Client) RemoteOption {
-	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.client = c })
+	return optionFunc[remoteConfig](func(cfg *remoteConfig) { cfg.client = c })
 }
 
 // WithRefreshInterval sets how often the JWK Set (default 5m) or the
 // revocation list (default 5s) is fetched again.
 func WithRefreshInterval(d time.Duration) RemoteOption {
-	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.refresh = d })
+	return optionFunc[remoteConfig](func(cfg *remoteConfig) { cfg.refresh = d })
 }
 
 // WithMaxStaleness (RemoteRevocations only) is how old the last successfully
 // fetched revocation list may be before Revoked fails closed. Default 30s,
 // never less than the refresh interval.
 func WithMaxStaleness(d time.Duration) RemoteOption {
-	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.maxStale = d })
+	return optionFunc[remoteConfig](func(cfg *remoteConfig) { cfg.maxStale = d })
 }
 
 // WithRemoteClock sets the clock staleness is measured with (default
 // time.Now).
 func WithRemoteClock(now func() time.Time) RemoteOption {
-	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.now = now })
+	return optionFunc[remoteConfig](func(cfg *remoteConfig) { cfg.now = now })
 }
 
 // WithRevocationChecker (NewRemoteVerifier only, required) is where the
 // verifier asks whether a token was revoked.
 func WithRevocationChecker(rc RevocationChecker) RemoteOption {
-	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.revocations = rc })
+	return optionFunc[remoteConfig](func(cfg *remoteConfig) { cfg.revocations = rc })
 }
 
 // WithVerifierOptions (NewRemoteVerifier only) passes clock, leeway and
 // replay options to the verifier.
 func WithVerifierOptions(opts ...VerifierOption) RemoteOption {
-	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.verifierOpts = append(cfg.verifierOpts, opts...) })
+	return optionFunc[remoteConfig](func(cfg *remoteConfig) { cfg.verifierOpts = append(cfg.verifierOpts, opts...) })
 }

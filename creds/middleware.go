@@ -16,21 +16,17 @@ type middlewareConfig struct {
 	realm      string
 }
 
-type middlewareOptionFunc func(*middlewareConfig)
-
-func (f middlewareOptionFunc) apply(c *middlewareConfig) { f(c) }
-
 // AllowReuse lets a token be presented more than once within its lifetime
 // (per-task credentials the guard reuses across calls). Without it the
 // middleware refuses a jti it has already accepted. A Verifier built with
 // WithReplayCheck refuses reuse whatever this option says.
 func AllowReuse() MiddlewareOption {
-	return middlewareOptionFunc(func(c *middlewareConfig) { c.allowReuse = true })
+	return optionFunc[middlewareConfig](func(c *middlewareConfig) { c.allowReuse = true })
 }
 
 // WithRealm sets the realm in WWW-Authenticate (default: the audience).
 func WithRealm(realm string) MiddlewareOption {
-	return middlewareOptionFunc(func(c *middlewareConfig) { c.realm = realm })
+	return optionFunc[middlewareConfig](func(c *middlewareConfig) { c.realm = realm })
 }
 
 // claimsKey carries verified claims; unexported so only Middleware sets it.

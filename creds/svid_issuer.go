@@ -20,19 +20,15 @@ type svidConfig struct {
 	now    func() time.Time
 }
 
-type svidOptionFunc func(*svidConfig)
-
-func (f svidOptionFunc) apply(c *svidConfig) { f(c) }
-
 // WithSVIDMaxTTL refuses JWT-SVIDs whose lifetime (exp − iat) exceeds d.
 // Default 5m, SPIRE's default JWT-SVID TTL and the minter's cap.
 func WithSVIDMaxTTL(d time.Duration) SVIDIssuerOption {
-	return svidOptionFunc(func(c *svidConfig) { c.maxTTL = d })
+	return optionFunc[svidConfig](func(c *svidConfig) { c.maxTTL = d })
 }
 
 // WithSVIDClock sets the time source (default time.Now).
 func WithSVIDClock(now func() time.Time) SVIDIssuerOption {
-	return svidOptionFunc(func(c *svidConfig) { c.now = now })
+	return optionFunc[svidConfig](func(c *svidConfig) { c.now = now })
 }
 
 // SVIDIssuer issues JWT-SVIDs from the SPIFFE Workload API (any

@@ -17,15 +17,11 @@ type TransportOption interface{ apply(*transportConfig) }
 
 type transportConfig struct{ refuseUnbound bool }
 
-type transportOptionFunc func(*transportConfig)
-
-func (f transportOptionFunc) apply(c *transportConfig) { f(c) }
-
 // RefuseUnbound makes Transport fail (ErrUnbound) a request whose context
 // carries a credential but whose destination is not that credential's
 // audience, instead of sending it without the credential.
 func RefuseUnbound() TransportOption {
-	return transportOptionFunc(func(c *transportConfig) { c.refuseUnbound = true })
+	return optionFunc[transportConfig](func(c *transportConfig) { c.refuseUnbound = true })
 }
 
 // Transport binds the call's credential to its audience on the way out. For

@@ -16,20 +16,16 @@ type verifierConfig struct {
 	replayCapacity int
 }
 
-type verifierOptionFunc func(*verifierConfig)
-
-func (f verifierOptionFunc) apply(c *verifierConfig) { f(c) }
-
 // WithVerifierClock sets the time source used for exp/iat/nbf checks
 // (default time.Now).
 func WithVerifierClock(now func() time.Time) VerifierOption {
-	return verifierOptionFunc(func(c *verifierConfig) { c.now = now })
+	return optionFunc[verifierConfig](func(c *verifierConfig) { c.now = now })
 }
 
 // WithLeeway tolerates clock skew between issuer and verifier. Default 0;
 // at most 30s, since credentials live for seconds to minutes.
 func WithLeeway(d time.Duration) VerifierOption {
-	return verifierOptionFunc(func(c *verifierConfig) { c.leeway = d })
+	return optionFunc[verifierConfig](func(c *verifierConfig) { c.leeway = d })
 }
 
 // WithReplayCheck makes Verify accept each jti once: a token seen before is
@@ -40,11 +36,11 @@ func WithLeeway(d time.Duration) VerifierOption {
 // Give it to a verifier that guards a single resource server (or a single
 // process of one); replicas each remember only what they saw.
 func WithReplayCheck() VerifierOption {
-	return verifierOptionFunc(func(c *verifierConfig) { c.replay = true })
+	return optionFunc[verifierConfig](func(c *verifierConfig) { c.replay = true })
 }
 
 // WithReplayCapacity bounds the ids WithReplayCheck remembers; it must be
 // positive.
 func WithReplayCapacity(n int) VerifierOption {
-	return verifierOptionFunc(func(c *verifierConfig) { c.replayCapacity = n })
+	return optionFunc[verifierConfig](func(c *verifierConfig) { c.replayCapacity = n })
 }
