@@ -108,22 +108,6 @@ func TestTransportLimitsEgressToGrantedHosts(t *testing.T) {
 	require.ErrorContains(t, err, "not made within a guarded call")
 
 	// Inside one, the granted host is reached, and a redirect elsewhere is refused.
-	grant := toolguard.Tool{Name: "fetch", Effect: toolguard.Read}
-	eng := toolguardDeciderGranting(t, "127.0.0.1")
-	f := newFixture(t, toolguard.WithDecider(eng))
-	fetch, err := toolguard.Wrap(f.guard, grant, func(ctx context.Context, _ DocArgs) (string, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-		if err != nil {
-			return "", err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return "", err
-		}
-		resp.Body.Close()
-		return resp.Status, nil
-	})
-	require.NoError(t, err)
-	_, err = fetch(context.Background(), DocArgs{})
+	err = fetchWith(t, toolguardDeciderGranting(t, "127.0.0.1"), client, srv.URL)
 	require.ErrorContains(t, err, "egress to 127.0.0.2 refused")
 }
