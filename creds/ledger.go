@@ -1,7 +1,6 @@
 package creds
 
 import (
-	"container/heap"
 	"crypto/sha256"
 	"encoding/base64"
 	"math"
@@ -19,18 +18,18 @@ import (
 // A minter that signs a credential per call holds an entry for every call of
 // the last TTL: hundreds of thousands at a few thousand calls per second.
 // Entries therefore hold no pointers (idKey, int64 times), so the garbage
-// collector never scans them; only ids the ledger cannot store as 16 bytes
-// keep their name in a side table.
+// collector never scans them. Revocations are few, and kept apart with their
+// names, so that publishing the revocation list reads only them.
 type ledger struct {
 	mu      sync.RWMutex
-	entries map[idKey]ledgerEntry
-	names   map[idKey]string // the ids of hashed keys
+	entries map[idKey]int64      // forgetAt, Unix nanoseconds
+	revoked map[idKey]revocation // the revoked entries
 	queue   forgetQueue
 }
 
-type ledgerEntry struct {
-	exp, forgetAt int64 // Unix nanoseconds
-	revoked       bool
+type revocation struct {
+	id       string
+	forgetAt int64 // Unix nanoseconds
 }
 
 // idKey is an id as the ledger and the replay cache store it: the 16 bytes
@@ -59,16 +58,8 @@ func keyOf(id string) idKey {
 	return k
 }
 
-// name is the id k was made from.
-func (l *ledger) name(k idKey) string {
-	if k.hashed {
-		return l.names[k]
-	}
-	return base64.RawURLEncoding.EncodeToString(k.b[:])
-}
-
 func newLedger() *ledger {
-	return &ledger{entries: make(map[idKey]ledgerEntry), names: make(map[idKey]string)}
+	return &ledger{entries: make(map[idKey]int64), revoked: make(map[idKey]revocation)}
 }
 
 // add records a new id, to be forgotten at forgetAt (its token's exp plus
@@ -84,11 +75,8 @@ func (l *ledger) add(id string, forgetAt, now time.Time) bool {
 		return false
 	}
 	at := nanos(forgetAt)
-	l.entries[k] = ledgerEntry{exp: nanos(forgetAt.Add(-maxLeeway)), forgetAt: at}
-	if k.hashed {
-		l.names[k] = id
-	}
-	heap.Push(&l.queue, forgetItem{at: at, key: k})
+	l.entries[k] = at
+	l.queue.push(forgetItem{at: at, key: k})
 	return true
 }
 
@@ -98,20 +86,19 @@ func (l *ledger) revoke(id string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.pruneLocked(now)
-	e, ok := l.entries[k]
+	at, ok := l.entries[k]
 	if ok {
-		e.revoked = true
-		l.entries[k] = e
+		l.revoked[k] = revocation{id: id, forgetAt: at}
 	}
 	return ok
 }
 
-func (l *ledger) revoked(id string) bool {
+func (l *ledger) isRevoked(id string) bool {
 	k := keyOf(id)
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	e, ok := l.entries[k]
-	return ok && e.revoked
+	_, ok := l.revoked[k]
+	return ok
 }
 
 // revokedEntry is one line of a published revocation list.
@@ -125,11 +112,11 @@ type revokedEntry struct {
 func (l *ledger) revokedList(now time.Time) []revokedEntry {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	out := make([]revokedEntry, 0)
+	out := make([]revokedEntry, 0, len(l.revoked))
 	t := nanos(now)
-	for k, e := range l.entries {
-		if e.revoked && t < e.forgetAt {
-			out = append(out, revokedEntry{ID: l.name(k), Exp: time.Unix(0, e.exp)})
+	for _, r := range l.revoked {
+		if t < r.forgetAt {
+			out = append(out, revokedEntry{ID: r.id, Exp: time.Unix(0, r.forgetAt).Add(-maxLeeway)})
 		}
 	}
 	slices.SortFunc(out, func(a, b revokedEntry) int {
@@ -150,14 +137,15 @@ func (l *ledger) len() int {
 // pruneLocked drops entries whose tokens can no longer verify. It is amortized
 // over add/revoke so the minter needs no background goroutine.
 func (l *ledger) pruneLocked(now time.Time) {
-	for _, k := range l.queue.popUntil(now) {
+	l.queue.popUntil(now, func(k idKey) {
 		delete(l.entries, k)
-		delete(l.names, k)
-	}
+		delete(l.revoked, k)
+	})
 }
 
 // forgetQueue is a min-heap of ids on when to forget them; TTLs differ per
-// request, so issue order is not expiry order. Pointer-free, like the ledger.
+// request, so issue order is not expiry order. Pointer-free, like the ledger,
+// and typed: container/heap would box every item in an interface.
 type forgetQueue []forgetItem
 
 type forgetItem struct {
@@ -165,26 +153,46 @@ type forgetItem struct {
 	key idKey
 }
 
-func (q forgetQueue) Len() int           { return len(q) }
-func (q forgetQueue) Less(i, j int) bool { return q[i].at < q[j].at }
-func (q forgetQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
-func (q *forgetQueue) Push(x any)        { *q = append(*q, x.(forgetItem)) }
-func (q *forgetQueue) Pop() any {
-	old := *q
-	n := len(old)
-	e := old[n-1]
-	*q = old[:n-1]
-	return e
+func (q *forgetQueue) push(it forgetItem) {
+	s := append(*q, it)
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if s[p].at <= s[i].at {
+			break
+		}
+		s[p], s[i] = s[i], s[p]
+		i = p
+	}
+	*q = s
 }
 
-// popUntil removes and returns, in order, the keys due at or before now.
-func (q *forgetQueue) popUntil(now time.Time) []idKey {
+// popUntil removes the keys due at or before now, earliest first, and hands
+// each to forget.
+func (q *forgetQueue) popUntil(now time.Time, forget func(idKey)) {
 	t := nanos(now)
-	var out []idKey
-	for len(*q) > 0 && (*q)[0].at <= t {
-		out = append(out, heap.Pop(q).(forgetItem).key)
+	s := *q
+	for len(s) > 0 && s[0].at <= t {
+		k := s[0].key
+		n := len(s) - 1
+		s[0] = s[n]
+		s = s[:n]
+		for i := 0; ; {
+			m := 2*i + 1
+			if m >= n {
+				break
+			}
+			if r := m + 1; r < n && s[r].at < s[m].at {
+				m = r
+			}
+			if s[i].at <= s[m].at {
+				break
+			}
+			s[i], s[m] = s[m], s[i]
+			i = m
+		}
+		forget(k)
 	}
-	return out
+	*q = s
 }
 
 // nanos is t in Unix nanoseconds, saturated at the ends of int64 (years

@@ -175,7 +175,7 @@ func (m *Minter) Revoked(ctx context.Context, id string) (bool, error) {
 	if id == "" {
 		return false, errors.New("creds: revocation check: empty id")
 	}
-	return m.ledger.revoked(id), nil
+	return m.ledger.isRevoked(id), nil
 }
 
 // PublicKey returns the key resource servers verify with.

@@ -273,8 +273,8 @@ func TestLedgerPrunesOutOfOrderExpiries(t *testing.T) {
 	require.False(t, l.revoke("short", t0.Add(2*time.Minute)))
 	require.True(t, l.revoke("mid", t0.Add(2*time.Minute)))
 	require.Equal(t, 2, l.len())
-	require.True(t, l.revoked("mid"))
-	require.False(t, l.revoked("long"))
+	require.True(t, l.isRevoked("mid"))
+	require.False(t, l.isRevoked("long"))
 
 	require.False(t, l.revoke("mid", t0.Add(10*time.Minute)))
 	require.Equal(t, 1, l.len())

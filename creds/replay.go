@@ -1,7 +1,6 @@
 package creds
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"sync"
@@ -40,9 +39,7 @@ func (r *replayCache) use(id string, forgetAt, now time.Time) error {
 	k := keyOf(id)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, old := range r.queue.popUntil(now) {
-		delete(r.seen, old)
-	}
+	r.queue.popUntil(now, func(old idKey) { delete(r.seen, old) })
 	if _, ok := r.seen[k]; ok {
 		return fmt.Errorf("creds: verify: id %s: %w", id, ErrReplayed)
 	}
@@ -50,7 +47,7 @@ func (r *replayCache) use(id string, forgetAt, now time.Time) error {
 		return fmt.Errorf("creds: verify: %d live ids: %w", len(r.seen), errReplayFull)
 	}
 	r.seen[k] = struct{}{}
-	heap.Push(&r.queue, forgetItem{at: nanos(forgetAt), key: k})
+	r.queue.push(forgetItem{at: nanos(forgetAt), key: k})
 	return nil
 }
 

@@ -133,7 +133,7 @@ func (s *SVIDIssuer) Issue(ctx context.Context, r Request) (*Credential, error) 
 	if id == "" {
 		id = digest.Of([]byte(token))
 	}
-	if s.ledger.revoked(id) {
+	if s.ledger.isRevoked(id) {
 		return nil, fmt.Errorf("creds: svid issuer: the source returned JWT-SVID %s again after it was revoked", id)
 	}
 	// The same SVID may come back for another call; it is then already known.
@@ -165,7 +165,7 @@ func (s *SVIDIssuer) Revoked(ctx context.Context, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("creds: revocation check: %w", err)
 	}
-	return s.ledger.revoked(id), nil
+	return s.ledger.isRevoked(id), nil
 }
 
 // numericClaim reads a NumericDate claim as decoded by go-jose (float64) or
