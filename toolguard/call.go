@@ -151,7 +151,7 @@ func (c *call) identify() *DeniedError {
 
 // buildInput builds the policy input. Its slices are shared (the SVID's
 // chain, the remembered destinations, the task's scopes) and only read: a
-// cache lookup reads them, and detachInput gives the decider its own copy
+// cache lookup reads them, and the decider gets its own copy (detached)
 // before it evaluates, since a decider may keep or change its input.
 func (c *call) buildInput(ctx context.Context, dests []authz.Destination) {
 	subject := c.who.subject
@@ -186,10 +186,10 @@ func (c *call) buildInput(ctx context.Context, dests []authz.Destination) {
 	c.input = in
 }
 
-// detachInput gives c.input slices of its own, for a decider that may keep
-// or change them.
-func (c *call) detachInput() {
-	in := &c.input
+// detached is in with slices and pointers of its own: what a decider gets,
+// since it may keep or change its input, and the guard's later steps
+// (credential, approval, grants) read c.input.
+func detached(in authz.Input) authz.Input {
 	in.Principal.Chain = slices.Clone(in.Principal.Chain)
 	in.Task.Scopes = append([]string{}, in.Task.Scopes...)
 	in.Call.Args = slices.Clone(in.Call.Args)
@@ -199,6 +199,7 @@ func (c *call) detachInput() {
 		exp := *in.Task.ExpiresAt
 		in.Task.ExpiresAt = &exp
 	}
+	return in
 }
 
 // cacheLookup is the part of a decider that can tell a cached decision
@@ -222,8 +223,8 @@ func (c *call) decide(ctx context.Context) *DeniedError {
 		// The policy runs: its evaluation is the run_guardrail span.
 		var gctx context.Context
 		gctx, gs = c.span.StartGuardrail(ctx)
-		c.detachInput()
-		dec, err = c.g.decider.Decide(gctx, &c.input)
+		in := detached(c.input)
+		dec, err = c.g.decider.Decide(gctx, &in)
 	}
 	c.dec = dec
 	c.g.audit.recordArgs(c, err)

@@ -125,3 +125,30 @@ func TestIssuerCannotChangeSharedChain(t *testing.T) {
 		require.Equal(t, []string{"spiffe://ztagent.dev/agent/test"}, c)
 	}
 }
+
+// thief decides like its decider, then takes its input apart.
+type thief struct{ authz.Decider }
+
+func (d thief) Decide(ctx context.Context, in *authz.Input) (authz.Decision, error) {
+	dec, err := d.Decider.Decide(ctx, in)
+	in.Subject.SPIFFEID = "spiffe://evil.example/x"
+	in.Principal.Chain = nil
+	in.Call.Destinations = nil
+	return dec, err
+}
+
+// What a decider does to its input does not reach the rest of this call
+// either: the credential is still the agent's, and nothing panics.
+func TestDeciderCannotChangeThisCall(t *testing.T) {
+	f := newFixture(t, toolguard.WithDecider(thief{testEngine(t)}))
+	p := &probe{}
+	fetch := wrap(t, f.guard, toolguard.Tool{Name: "fetch", Effect: toolguard.Read,
+		Destinations: []toolguard.Dest{toolguard.URLArg("url")}}, p.fn)
+	_, err := fetch(context.Background(), DocArgs{URL: "https://docs.example.com/a"})
+	require.NoError(t, err)
+	require.Equal(t, agentID, p.cred.Subject)
+	require.Equal(t, "https://docs.example.com", p.cred.Audience)
+	hosts, ok := toolguard.AllowedHosts(p.ctx)
+	require.True(t, ok)
+	require.Equal(t, []string{"docs.example.com"}, hosts)
+}
