@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/types"
 	"github.com/stretchr/testify/require"
 )
 
@@ -70,6 +72,30 @@ p_call := data.p.call_id
 // does not know) is not memoized at all.
 func TestMemoizableRulesUnknownBuiltin(t *testing.T) {
 	require.Empty(t, memoPaths(t, "package p\nx := custom.fn(input.tool.name)\n"))
+}
+
+// customBuiltin is registered globally, as rego.RegisterBuiltin1 does for an
+// embedder, and not marked Nondeterministic. It is registered at package
+// init: registration writes OPA's global maps, which parallel tests read.
+const customBuiltin = "ztagent_memo_test.custom"
+
+func init() {
+	rego.RegisterBuiltin1(&rego.Function{Name: customBuiltin, Decl: types.NewFunction(types.Args(types.S), types.S)},
+		func(_ rego.BuiltinContext, a *ast.Term) (*ast.Term, error) { return a, nil })
+}
+
+// A globally registered custom builtin lands in ast.BuiltinMap beside the
+// standard ones; it is still opaque, so a rule calling it is not memoized.
+func TestMemoizableRulesGlobalCustomBuiltin(t *testing.T) {
+	b, ok := ast.BuiltinMap[customBuiltin]
+	require.True(t, ok)
+	require.False(t, b.Nondeterministic)
+	got := memoPaths(t, `package p
+custom := `+customBuiltin+`(input.tool.name)
+via_custom := upper(custom)
+std := upper(input.tool.name)
+`)
+	require.Equal(t, []string{"data.p.std"}, got)
 }
 
 func TestMemoizableRulesDefaultPolicy(t *testing.T) {

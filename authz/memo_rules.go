@@ -12,6 +12,22 @@ import (
 // everything else (arguments, destinations, task, context, time) does not.
 var memoPrefixes = []string{"subject", "tool"}
 
+// standardBuiltins are OPA's own builtins, by name and infix operator. It is
+// built from ast.DefaultBuiltins, not ast.BuiltinMap: rego.RegisterBuiltinN
+// and ast.RegisterBuiltin add custom builtins to BuiltinMap (and Builtins),
+// never to DefaultBuiltins, and a custom builtin is opaque to this analysis
+// whatever it declares.
+var standardBuiltins = func() map[string]*ast.Builtin {
+	m := make(map[string]*ast.Builtin, 2*len(ast.DefaultBuiltins))
+	for _, b := range ast.DefaultBuiltins {
+		m[b.Name] = b
+		if b.Infix != "" {
+			m[b.Infix] = b
+		}
+	}
+	return m
+}()
+
 // sideEffects are deterministic builtins whose call is itself the point, so a
 // rule that calls them is evaluated every time.
 var sideEffects = map[string]bool{"print": true, "internal.print": true, "trace": true}
@@ -169,8 +185,10 @@ func (a *stability) call(ts []*ast.Term) bool {
 		}
 	} else {
 		name := op.String()
-		b, std := ast.BuiltinMap[name]
-		if !std || b.Nondeterministic || sideEffects[name] {
+		b, std := standardBuiltins[name]
+		// A standard name registered again with a custom implementation
+		// replaces it in BuiltinMap (and in topdown): custom too.
+		if !std || ast.BuiltinMap[name] != b || b.Nondeterministic || sideEffects[name] {
 			return false
 		}
 	}
