@@ -112,7 +112,7 @@ func (c *decisionCache) key(in *Input) [sha256.Size]byte {
 	b = appendStrs(b, in.Task.Scopes)
 	if in.Task.ExpiresAt != nil {
 		b = append(b, 1)
-		b = appendStr(b, in.Task.ExpiresAt.UTC().Format(time.RFC3339Nano))
+		b = appendTime(b, *in.Task.ExpiresAt)
 	} else {
 		b = append(b, 0)
 	}
@@ -152,6 +152,17 @@ func (c *decisionCache) key(in *Input) [sha256.Size]byte {
 func appendStr[S ~string | ~[]byte](b []byte, s S) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
 	return append(b, s...)
+}
+
+// appendTime appends t as the policy sees it (timeTerm): in its own zone,
+// so the same instant in two zones, two different documents to the policy,
+// are two keys. It formats in place and writes the length prefix after.
+func appendTime(b []byte, t time.Time) []byte {
+	at := len(b)
+	b = binary.BigEndian.AppendUint64(b, 0)
+	b = t.AppendFormat(b, inputTimeLayout)
+	binary.BigEndian.PutUint64(b[at:], uint64(len(b)-at-8))
+	return b
 }
 
 func appendBool(b []byte, v bool) []byte {

@@ -37,6 +37,20 @@ func TestCacheKeyCoversEveryField(t *testing.T) {
 	}
 }
 
+// The policy sees input.task.expires_at in the time's own zone, so the same
+// instant in two zones is two documents, and two keys; the same text is one.
+func TestCacheKeyExpiresAtZone(t *testing.T) {
+	c := newDecisionCache(8, policyReads{})
+	at := func(tm time.Time) [32]byte { return c.key(&Input{Task: Task{ExpiresAt: &tm}}) }
+	utc := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
+	plus2 := utc.In(time.FixedZone("A", 2*3600))
+	require.True(t, utc.Equal(plus2))
+	require.NotEqual(t, timeTerm(utc).Value, timeTerm(plus2).Value, "the policy sees two different times")
+	require.NotEqual(t, at(utc), at(plus2))
+	require.Equal(t, at(plus2), at(utc.In(time.FixedZone("B", 2*3600))), "same text, same key")
+	require.NotEqual(t, at(utc), c.key(&Input{}), "set and unset differ")
+}
+
 // forEachLeaf calls f with a setter for every leaf field under typ; slices
 // of structs are walked through their first element.
 func forEachLeaf(t *testing.T, typ reflect.Type, prefix string, f func(string, func(reflect.Value))) {

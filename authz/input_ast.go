@@ -90,8 +90,13 @@ func stringArray(ss []string) *ast.Term {
 	return ast.ArrayTerm(ts...)
 }
 
-// timeTerm renders time as encoding/json does (RFC 3339 with nanoseconds).
-func timeTerm(t time.Time) *ast.Term { return str(t.Format(time.RFC3339Nano)) }
+// inputTimeLayout is how times appear in the input, as encoding/json
+// renders them (RFC 3339 with nanoseconds, in the time's own zone). The
+// decision cache key uses it too, so it keys what the policy sees.
+const inputTimeLayout = time.RFC3339Nano
+
+// timeTerm renders time as encoding/json does.
+func timeTerm(t time.Time) *ast.Term { return str(t.Format(inputTimeLayout)) }
 
 func subjectTerm(s Subject) *ast.Term {
 	return ast.NewTerm(ast.NewObject(ast.Item(kSPIFFEID, str(s.SPIFFEID)), ast.Item(kTrustDomain, str(s.TrustDomain))))
