@@ -6,7 +6,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -149,7 +148,7 @@ func (c chain) verifyLine(b []byte, last bool, prev string) (link, reason string
 	if !utf8.Valid(b) {
 		return "", "the line is not valid UTF-8"
 	}
-	v, err := decodeStrict(b)
+	v, err := jsonenc.DecodeStrict(b)
 	if err != nil {
 		return "", "the line is not a JSON record: " + err.Error()
 	}
@@ -184,76 +183,9 @@ func (c chain) verifyLine(b []byte, last bool, prev string) (link, reason string
 // canonicalize returns the canonical JSON of one encoded value: object keys
 // sorted, no insignificant space, numbers as written, no HTML escaping.
 func canonicalize(b []byte) ([]byte, error) {
-	v, err := decodeStrict(b)
+	v, err := jsonenc.DecodeStrict(b)
 	if err != nil {
 		return nil, err
 	}
 	return jsonenc.Marshal(v)
-}
-
-// decodeStrict decodes one JSON value and refuses what would let two readers
-// see two different records in one line: duplicate object keys and data after
-// the value.
-func decodeStrict(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	v, err := decodeValue(dec, 0)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("data after the JSON value")
-	}
-	return v, nil
-}
-
-// maxDepth bounds nesting, as encoding/json does, so a hostile line cannot
-// make the recursion below arbitrarily deep.
-const maxDepth = 10000
-
-func decodeValue(dec *json.Decoder, depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, errors.New("nested too deeply")
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			obj := map[string]any{}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				k, _ := kt.(string) // the decoder only yields string keys here
-				if _, dup := obj[k]; dup {
-					return nil, fmt.Errorf("duplicate key %q", k)
-				}
-				if obj[k], err = decodeValue(dec, depth+1); err != nil {
-					return nil, err
-				}
-			}
-			_, err := dec.Token() // '}'
-			return obj, err
-		case '[':
-			arr := []any{}
-			for dec.More() {
-				v, err := decodeValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, v)
-			}
-			_, err := dec.Token() // ']'
-			return arr, err
-		default:
-			return nil, fmt.Errorf("unexpected %v", t)
-		}
-	default:
-		return t, nil // string, json.Number, bool or nil
-	}
 }

@@ -69,7 +69,9 @@ func RedactArgs(args json.RawMessage, redact []string, hmacKey []byte) (map[stri
 }
 
 // Record decodes args, which must be a JSON object (or null, giving nil), and
-// returns it with the values at the redact paths replaced.
+// returns it with the values at the redact paths replaced. Arguments with a
+// duplicate key or data after the object are refused: they can be read two
+// ways, so no record of them is the record of what the tool got.
 //
 // A path is dotted and relative to the arguments ("body", "to.0",
 // "headers.authorization"); the decision form "call.args.body" is accepted
@@ -106,15 +108,16 @@ func (a *ArgsRecorder) Record(args json.RawMessage, redact []string) (map[string
 	return root.(map[string]any), nil
 }
 
+// decodeArgs decodes arguments as strictly as a chained log line: duplicate
+// keys are refused too, because arguments that two readers can read two ways
+// (the policy keeping one value, the tool another) have no one true record.
 func decodeArgs(args []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(args))
-	dec.UseNumber() // numbers stay exactly as the policy saw them
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("audit: arguments are not valid JSON: %w", err)
-	}
-	if _, err := dec.Token(); err == nil {
+	v, err := jsonenc.DecodeStrict(args) // numbers stay exactly as the policy saw them
+	if errors.Is(err, jsonenc.ErrTrailingData) {
 		return nil, errors.New("audit: arguments have data after the JSON value")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: arguments are not valid JSON: %w", err)
 	}
 	return v, nil
 }

@@ -154,6 +154,10 @@ func TestRedactArgsErrors(t *testing.T) {
 	}{
 		{"bad JSON", `{"to":`, nil, "audit: arguments are not valid JSON"},
 		{"trailing data", `{"to":"a"} {"to":"b"}`, nil, "audit: arguments have data after the JSON value"},
+		{"trailing non-JSON", `{"to":"a"} x`, nil, "audit: arguments have data after the JSON value"},
+		{"trailing close", `{"to":"a"}}`, nil, "audit: arguments have data after the JSON value"},
+		{"duplicate key", `{"to":"a","to":"b"}`, nil, `audit: arguments are not valid JSON: duplicate key "to"`},
+		{"nested duplicate key", `{"h":{"to":"a","to":"b"}}`, nil, `duplicate key "to"`},
 		{"empty", ``, nil, "audit: arguments are not valid JSON"},
 		{"array", `["a"]`, nil, "audit: arguments are a JSON array, not an object"},
 		{"string", `"a"`, nil, "audit: arguments are a JSON string, not an object"},
@@ -171,6 +175,14 @@ func TestRedactArgsErrors(t *testing.T) {
 
 	got, err := audit.RedactArgs([]byte(`null`), []string{"to"}, nil)
 	require.NoError(t, err)
+	require.Nil(t, got)
+
+	// Record refuses as RedactArgs does: trailing bytes that are not JSON
+	// at all are not "nothing more".
+	rec, err := audit.NewArgsRecorder(testKey)
+	require.NoError(t, err)
+	got, err = rec.Record([]byte(`{"a":1} x`), nil)
+	require.EqualError(t, err, "audit: arguments have data after the JSON value")
 	require.Nil(t, got)
 
 	var nilRec *audit.ArgsRecorder

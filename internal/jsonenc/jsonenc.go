@@ -1,7 +1,8 @@
 // Package jsonenc appends JSON values to byte slices exactly as encoding/json
 // writes them (HTML escaping off), without reflection, for the records and
 // tokens written on every tool call. The equality with encoding/json is
-// tested and fuzzed.
+// tested and fuzzed. It also decodes JSON strictly ([DecodeStrict]), for input
+// that two readers must not read two ways.
 package jsonenc
 
 import (
