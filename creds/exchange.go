@@ -1,7 +1,6 @@
 package creds
 
 import (
-	"container/heap"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -148,18 +147,20 @@ type ExchangeIssuer struct {
 	now    func() time.Time
 
 	mu          sync.Mutex
-	outstanding map[string]*exchangeEntry
-	queue       exchangeQueue
+	outstanding map[idKey]exchangeEntry // keyed as the minter's ledger keys ids
+	queue       forgetQueue
 
 	issued, refused, revoked, revokeFailures atomic.Uint64
 }
 
 var _ Issuer = (*ExchangeIssuer)(nil)
 
+// exchangeEntry is what Revoke needs of an issued token. It is forgotten at
+// exp plus maxLeeway, like the minter's ledger entries: until then some
+// verifier may still accept the token, so Revoke must still know its id.
 type exchangeEntry struct {
-	id        string
-	token     string // "" once revoked
-	expiresAt time.Time
+	token string // "" once revoked
+	exp   int64  // Unix nanoseconds
 }
 
 // NewExchangeIssuer validates cfg and returns the issuer.
@@ -218,7 +219,7 @@ func NewExchangeIssuer(cfg ExchangeConfig) (*ExchangeIssuer, error) {
 	}
 	return &ExchangeIssuer{
 		cfg: cfg, client: client, now: cfg.Now,
-		outstanding: make(map[string]*exchangeEntry),
+		outstanding: make(map[idKey]exchangeEntry),
 	}, nil
 }
 
@@ -475,31 +476,28 @@ func peekJWT(tok string) (id string, exp time.Time, ok bool) {
 	return id, exp, true
 }
 
-// remember records id → token until the token expires, pruning expired
-// entries first.
+// remember records id → token until the token expires (plus maxLeeway),
+// pruning forgotten entries first.
 func (x *ExchangeIssuer) remember(id, token string, exp, now time.Time) error {
+	k := keyOf(id)
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.pruneLocked(now)
-	if _, dup := x.outstanding[id]; dup {
+	if _, dup := x.outstanding[k]; dup {
 		return errors.New("creds: exchange: server reused a token id")
 	}
 	if len(x.outstanding) >= x.cfg.MaxOutstanding {
 		return fmt.Errorf("creds: exchange: %d unexpired tokens outstanding, the configured maximum", len(x.outstanding))
 	}
-	e := &exchangeEntry{id: id, token: token, expiresAt: exp}
-	x.outstanding[id] = e
-	heap.Push(&x.queue, e)
+	x.outstanding[k] = exchangeEntry{token: token, exp: nanos(exp)}
+	x.queue.push(forgetItem{at: nanos(exp.Add(maxLeeway)), key: k})
 	return nil
 }
 
-// pruneLocked forgets tokens that have expired: they need no revocation,
-// and their ids are no longer accepted anywhere.
+// pruneLocked forgets tokens past expiry plus maxLeeway: they need no
+// revocation, and their ids are no longer accepted anywhere.
 func (x *ExchangeIssuer) pruneLocked(now time.Time) {
-	for len(x.queue) > 0 && !now.Before(x.queue[0].expiresAt.Add(maxLeeway)) {
-		e := heap.Pop(&x.queue).(*exchangeEntry)
-		delete(x.outstanding, e.id)
-	}
+	x.queue.popUntil(now, func(k idKey) { delete(x.outstanding, k) })
 }
 
 // Revoke revokes the token with this id at the RFC 7009 endpoint. A failed
@@ -513,29 +511,31 @@ func (x *ExchangeIssuer) Revoke(ctx context.Context, id string) error {
 	if id == "" {
 		return fmt.Errorf("creds: revoke: empty id: %w", ErrUnknownID)
 	}
+	k := keyOf(id)
 	x.mu.Lock()
 	now := x.now()
 	x.pruneLocked(now)
-	e, ok := x.outstanding[id]
-	var token string
-	if ok {
-		token = e.token
-	}
-	expired := ok && !now.Before(e.expiresAt)
+	e, ok := x.outstanding[k]
 	x.mu.Unlock()
 	switch {
 	case !ok:
 		return fmt.Errorf("creds: revoke: %w", ErrUnknownID)
-	case token == "" || expired:
+	case e.token == "" || nanos(now) >= e.exp: // revoked already, or expired
 		return nil
 	}
-	if err := x.revokeToken(ctx, token); err != nil {
+	if err := x.revokeToken(ctx, e.token); err != nil {
 		x.revokeFailures.Add(1)
 		return fmt.Errorf("creds: revoke %s: %w", id, err)
 	}
 	x.revoked.Add(1)
 	x.mu.Lock()
-	e.token = "" // kept (without the secret) so a second Revoke succeeds
+	// Kept (without the secret) so a second Revoke succeeds. The entry was
+	// copied out: clear it only if it is still this token's, not one
+	// remembered under the same id after this one was forgotten.
+	if cur, ok := x.outstanding[k]; ok && cur.token == e.token {
+		cur.token = ""
+		x.outstanding[k] = cur
+	}
 	x.mu.Unlock()
 	return nil
 }
@@ -661,21 +661,4 @@ func serverText(s string) string {
 		s = string(r[:maxLen]) + "…"
 	}
 	return s
-}
-
-// exchangeQueue is a min-heap on expiresAt: servers may give tokens
-// different lifetimes, so issue order is not expiry order.
-type exchangeQueue []*exchangeEntry
-
-func (q exchangeQueue) Len() int           { return len(q) }
-func (q exchangeQueue) Less(i, j int) bool { return q[i].expiresAt.Before(q[j].expiresAt) }
-func (q exchangeQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
-func (q *exchangeQueue) Push(v any)        { *q = append(*q, v.(*exchangeEntry)) }
-func (q *exchangeQueue) Pop() any {
-	old := *q
-	n := len(old)
-	e := old[n-1]
-	old[n-1] = nil
-	*q = old[:n-1]
-	return e
 }

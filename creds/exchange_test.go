@@ -501,6 +501,41 @@ func TestExchangeMaxOutstanding(t *testing.T) {
 	require.Equal(t, []string{"opaque-2"}, as.revokedTokens(), "the token we could not remember was revoked")
 }
 
+// Tokens are forgotten at their own expiry plus the largest leeway, whatever
+// order they were issued in, and a forgotten token frees its slot.
+func TestExchangeForgetsEachTokenAtItsOwnExpiry(t *testing.T) {
+	as := newFakeAS(t)
+	ttls := []int{60, 10} // the second token expires first
+	n := 0
+	as.setToken(func(w http.ResponseWriter, f url.Values) {
+		replyJSON(http.StatusOK, map[string]any{"access_token": fmt.Sprintf("opaque-%d", n), "token_type": "bearer", "expires_in": ttls[n%2]})(w, f)
+		n++
+	})
+	clk := fakeclock.New(exchangeT0)
+	cfg := as.config(creds.GrantJWTBearer, &staticAssertions{token: testAssertion})
+	cfg.Now = clk.Now
+	cfg.MaxOutstanding = 2
+	x, err := creds.NewExchangeIssuer(cfg)
+	require.NoError(t, err)
+	long, err := x.Issue(context.Background(), exchangeRequest())
+	require.NoError(t, err)
+	short, err := x.Issue(context.Background(), exchangeRequest())
+	require.NoError(t, err)
+
+	// 10s + 30s of leeway: still remembered, so the table is full.
+	clk.Advance(39 * time.Second)
+	_, err = x.Issue(context.Background(), exchangeRequest())
+	require.ErrorContains(t, err, "outstanding")
+	require.NoError(t, x.Revoke(context.Background(), short.ID), "expired but remembered: nothing to do")
+
+	clk.Advance(time.Second)
+	_, err = x.Issue(context.Background(), exchangeRequest())
+	require.NoError(t, err, "the short-lived token was forgotten, freeing its slot")
+	require.ErrorIs(t, x.Revoke(context.Background(), short.ID), creds.ErrUnknownID)
+	require.NoError(t, x.Revoke(context.Background(), long.ID))
+	require.Equal(t, []string{"opaque-2", "opaque-0"}, as.revokedTokens(), "the refused token, then the long-lived one")
+}
+
 func TestExchangeAssertionFailure(t *testing.T) {
 	as := newFakeAS(t)
 	for _, src := range []*staticAssertions{{err: errors.New("workload API down")}, {token: ""}} {
