@@ -3,6 +3,7 @@ package authz_test
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -281,6 +282,9 @@ func TestDecisionCacheConcurrent(t *testing.T) {
 }
 
 func TestDecisionCacheShape(t *testing.T) {
+	// A TTL too long for a time.Duration is clamped to the longest one in
+	// whole seconds, not wrapped.
+	maxTTL := time.Duration(math.MaxInt64/int64(time.Second)) * time.Second
 	tests := []struct {
 		name  string
 		cache string
@@ -289,6 +293,8 @@ func TestDecisionCacheShape(t *testing.T) {
 	}{
 		{"absent", `null`, true, 0},
 		{"ttl", `{"ttl_seconds": 3}`, true, 3 * time.Second},
+		{"huge", `{"ttl_seconds": 10000000000}`, true, maxTTL},
+		{"max int", `{"ttl_seconds": 9223372036854775807}`, true, maxTTL},
 		{"negative", `{"ttl_seconds": -1}`, false, 0},
 		{"fraction", `{"ttl_seconds": 1.5}`, false, 0},
 		{"string", `{"ttl_seconds": "5"}`, false, 0},

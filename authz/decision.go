@@ -3,6 +3,7 @@ package authz
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -28,7 +29,8 @@ type Decision struct {
 	// decided, when one is loaded. It never changes Allow.
 	Shadow *ShadowResult `json:"-"`
 	// CacheTTL is how long the policy lets this decision be reused for the
-	// same input (the decision document's cache.ttl_seconds); 0 means never.
+	// same input (the decision document's cache.ttl_seconds, clamped to
+	// what a Duration holds); 0 means never.
 	// Only an engine built with WithDecisionCache reuses decisions, and only
 	// within the rules described there.
 	CacheTTL time.Duration `json:"-"`
@@ -257,10 +259,16 @@ func (d *Decision) decodeRest(doc ast.Object) error {
 		if ttl < 0 {
 			return fmt.Errorf("cache.ttl_seconds is negative: %d", ttl)
 		}
-		d.CacheTTL = time.Duration(ttl) * time.Second
+		// A TTL past what a Duration holds is clamped: the product would
+		// wrap, to a negative TTL or an arbitrary short one.
+		d.CacheTTL = time.Duration(min(int64(ttl), maxCacheTTLSeconds)) * time.Second
 	}
 	return nil
 }
+
+// maxCacheTTLSeconds is the longest cache TTL a time.Duration holds in
+// whole seconds, some 292 years.
+const maxCacheTTLSeconds = math.MaxInt64 / int64(time.Second)
 
 func isNull(t *ast.Term) bool {
 	_, ok := t.Value.(ast.Null)
