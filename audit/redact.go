@@ -90,16 +90,32 @@ func (a *ArgsRecorder) Record(args json.RawMessage, redact []string) (map[string
 	if err != nil {
 		return nil, err
 	}
+	return a.RecordValue(v, redact)
+}
+
+// RecordValue is [ArgsRecorder.Record] for arguments already decoded, so a
+// caller that holds them decoded need not parse them again. v must be what
+// encoding/json decodes into an any with UseNumber (a map[string]any of
+// json.Number, string, bool, nil, []any and map[string]any), or nil, giving
+// nil: decoded without UseNumber, a number may lose digits and its HMAC then
+// differs from the one Record gives. v is never changed; the result shares
+// with it every object and array that is not on a redact path (and is v
+// itself when no path applies), so both must be treated as read-only.
+func (a *ArgsRecorder) RecordValue(v any, redact []string) (map[string]any, error) {
+	if a == nil {
+		return nil, errors.New("audit: nil ArgsRecorder")
+	}
 	if v == nil {
 		return nil, nil
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("audit: arguments are a JSON %s, not an object", jsonKind(v))
+		return nil, notObject(v)
 	}
 	var root any = obj
 	for _, p := range redact {
 		for _, segs := range argPaths(p) {
+			var err error
 			if root, err = a.redactAt(root, segs); err != nil {
 				return nil, err
 			}
@@ -140,8 +156,8 @@ func argPaths(p string) [][]string {
 }
 
 // redactAt returns v with the value at segs replaced. It copies every object
-// and array on the way down, so the caller's decoded value is never shared
-// with, or changed through, the record.
+// and array on the way down before changing it, so the caller's value is
+// never changed through the record; what is off the path is shared.
 func (a *ArgsRecorder) redactAt(v any, segs []string) (any, error) {
 	if len(segs) == 0 {
 		return a.mask(v)
@@ -219,15 +235,20 @@ func (a *ArgsRecorder) mask(v any) (any, error) {
 	return hmacPrefix + hex.EncodeToString(mac.Sum(nil)), nil
 }
 
-func jsonKind(v any) string {
+// notObject says why v, which is not a map[string]any, cannot be recorded.
+func notObject(v any) error {
+	var kind string
 	switch v.(type) {
 	case []any:
-		return "array"
+		kind = "array"
 	case string:
-		return "string"
+		kind = "string"
 	case bool:
-		return "boolean"
-	default:
-		return "number"
+		kind = "boolean"
+	case json.Number, float64:
+		kind = "number"
+	default: // only from RecordValue, given something json did not decode
+		return fmt.Errorf("audit: arguments are a %T, not a decoded JSON object", v)
 	}
+	return fmt.Errorf("audit: arguments are a JSON %s, not an object", kind)
 }

@@ -190,6 +190,52 @@ func TestRedactArgsErrors(t *testing.T) {
 	require.EqualError(t, err, "audit: nil ArgsRecorder")
 }
 
+// RecordValue gives what Record gives, from the decoded arguments, and never
+// changes them: a caller may hold them shared (toolguard caches them).
+func TestRecordValueLeavesInputUnchanged(t *testing.T) {
+	const args = `{"to":"bob@example.com","body":"hunter2","headers":{"authorization":"Bearer s3cr3t","accept":"*/*"},` +
+		`"items":[{"secret":"a","id":1},{"secret":"b","id":2}],"tags":["x","y"],"n":12345678901234567890}`
+	decode := func() any {
+		dec := json.NewDecoder(strings.NewReader(args))
+		dec.UseNumber()
+		var v any
+		require.NoError(t, dec.Decode(&v))
+		return v
+	}
+	redact := []string{"call.args.body", "headers.authorization", "items.*.secret", "items.1", "tags.0", "n", "nope.x"}
+	for _, key := range [][]byte{nil, testKey} {
+		rec, err := audit.NewArgsRecorder(key)
+		require.NoError(t, err)
+		v := decode()
+		got, err := rec.RecordValue(v, redact)
+		require.NoError(t, err)
+		require.Equal(t, decode(), v, "the input is unchanged")
+
+		want, err := rec.Record([]byte(args), redact)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+		require.NotContains(t, fmt.Sprint(got), "hunter2")
+		require.NotContains(t, fmt.Sprint(got), "s3cr3t")
+
+		// Neither is the result changed through the input.
+		v.(map[string]any)["headers"].(map[string]any)["authorization"] = "changed"
+		require.NotEqual(t, "changed", got["headers"].(map[string]any)["authorization"])
+	}
+
+	rec, err := audit.NewArgsRecorder(nil)
+	require.NoError(t, err)
+	got, err := rec.RecordValue(nil, []string{"to"})
+	require.NoError(t, err)
+	require.Nil(t, got)
+	_, err = rec.RecordValue([]any{"a"}, nil)
+	require.EqualError(t, err, "audit: arguments are a JSON array, not an object")
+	_, err = rec.RecordValue(map[string]string{"a": "b"}, nil)
+	require.EqualError(t, err, "audit: arguments are a map[string]string, not a decoded JSON object")
+	var nilRec *audit.ArgsRecorder
+	_, err = nilRec.RecordValue(map[string]any{}, nil)
+	require.EqualError(t, err, "audit: nil ArgsRecorder")
+}
+
 func FuzzRedactArgs(f *testing.F) {
 	f.Add([]byte(`{"a":{"b":[1,{"c":"s"}]},"a.b":"x"}`), "a.b")
 	f.Add([]byte(`{"call":{"args":{"x":1}},"x":[true,null]}`), "call.args.x")
