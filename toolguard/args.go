@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -31,35 +32,52 @@ type frozen struct {
 // derivedDests are the destinations of one set of frozen arguments, derived
 // once. Read only after once.
 type derivedDests struct {
-	once      sync.Once
-	dests     []authz.Destination
-	described []string // for records
-	err       error
+	once sync.Once
+	d    derivation
+	err  error
 }
 
-// destinations derives the destinations the tool's declarations find in
-// the arguments, and their descriptions for the record; the caller must not
-// modify either.
-func (f *frozen) destinations(decls []Dest) ([]authz.Destination, []string, error) {
+// derivation is what a call's arguments are found to reach: the
+// destinations the policy sees, their descriptions for records, and, for
+// each path, the root of the PathArg that derived it, which the tool's
+// OpenFile must use (another declaration's root may also contain the path,
+// but the decision checked it under this one).
+type derivation struct {
+	dests     []authz.Destination
+	described []string
+	files     []fileGrant
+}
+
+// destinations derives what the tool's declarations find in the arguments;
+// the caller must not modify it.
+func (f *frozen) destinations(decls []Dest) (derivation, error) {
 	d := f.derived
 	if d == nil { // not remembered: derive for this call only
-		return deriveDests(decls, f.decoded)
+		return derive(decls, f.decoded)
 	}
-	d.once.Do(func() { d.dests, d.described, d.err = deriveDests(decls, f.decoded) })
-	return d.dests, d.described, d.err
+	d.once.Do(func() { d.d, d.err = derive(decls, f.decoded) })
+	return d.d, d.err
 }
 
-// deriveDests derives the destinations and their descriptions for records.
-func deriveDests(decls []Dest, decoded any) ([]authz.Destination, []string, error) {
-	dests, err := destinations(decls, decoded)
-	if err != nil {
-		return nil, nil, err
+func derive(decls []Dest, decoded any) (derivation, error) {
+	d := derivation{dests: []authz.Destination{}} // never nil: the policy sees [], not null
+	for _, decl := range decls {
+		dests, err := destinations([]Dest{decl}, decoded)
+		if err != nil {
+			return derivation{}, err
+		}
+		for _, x := range dests {
+			if x.Kind == "path" {
+				d.files = append(d.files, fileGrant{root: filepath.Clean(decl.root), path: x.Path})
+			}
+		}
+		d.dests = append(d.dests, dests...)
 	}
-	described := make([]string, len(dests))
-	for i, x := range dests {
-		described[i] = describe(x)
+	d.described = make([]string, len(d.dests))
+	for i, x := range d.dests {
+		d.described[i] = describe(x)
 	}
-	return dests, described, nil
+	return d, nil
 }
 
 // freezer is freezeJSON with a memory of the arguments it froze last: an

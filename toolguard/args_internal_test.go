@@ -186,11 +186,11 @@ func TestFreezerDerivesPureDestinationsOnce(t *testing.T) {
 	want, err := destinations(pureDecls, f1.decoded)
 	require.NoError(t, err)
 	for _, f := range []frozen{f1, f2} {
-		got, described, err := f.destinations(pureDecls)
+		got, err := f.destinations(pureDecls)
 		require.NoError(t, err)
-		require.Equal(t, want, got)
-		require.Len(t, described, len(want))
-		require.Equal(t, "url:https://docs.example.com:443", "url:"+described[0])
+		require.Equal(t, want, got.dests)
+		require.Len(t, got.described, len(want))
+		require.Equal(t, "url:https://docs.example.com:443", "url:"+got.described[0])
 	}
 
 	withPath := append(pureDecls, PathArg("path", t.TempDir()))
@@ -199,7 +199,7 @@ func TestFreezerDerivesPureDestinationsOnce(t *testing.T) {
 	f1, err = fz.freezeJSON(raw)
 	require.NoError(t, err)
 	require.Nil(t, f1.derived, "a path is resolved on every call")
-	_, _, err = f1.destinations(withPath)
+	_, err = f1.destinations(withPath)
 	require.NoError(t, err)
 
 	// A derivation error is reported on every call, like the result.
@@ -208,7 +208,7 @@ func TestFreezerDerivesPureDestinationsOnce(t *testing.T) {
 	for range 2 {
 		f, err := fz.freezeJSON(bad)
 		require.NoError(t, err)
-		_, _, err = f.destinations([]Dest{URLArg("url")})
+		_, err = f.destinations([]Dest{URLArg("url")})
 		require.Error(t, err)
 	}
 }

@@ -36,6 +36,7 @@ type call struct {
 	shared    bool // cred belongs to the task, not to this call
 	denied    *DeniedError
 	reasons   [2]audit.Reason // room for the verdict's usual reasons
+	files     []fileGrant     // the path destinations with their roots, shared
 }
 
 // do runs the path of one tool call. argsErr is a failure to freeze the
@@ -107,12 +108,12 @@ func (c *call) authorize(ctx context.Context, argsErr error) *DeniedError {
 	if argsErr != nil {
 		return deny(t, c.id, CodeBadArgs, argsErr.Error(), argsErr)
 	}
-	dests, described, err := c.args.destinations(t.Destinations)
+	d, err := c.args.destinations(t.Destinations)
 	if err != nil {
 		return deny(t, c.id, CodeBadDestination, err.Error(), err)
 	}
-	c.rec.Destinations = described
-	c.buildInput(ctx, dests)
+	c.rec.Destinations, c.files = d.described, d.files
+	c.buildInput(ctx, d.dests)
 	if d := c.decide(ctx); d != nil {
 		return d
 	}
@@ -387,7 +388,7 @@ func (c *call) execute(ctx context.Context, run func(context.Context) error) (er
 		}
 	}()
 	tctx := creds.NewContext(ctx, c.cred)
-	tctx = withGrant(tctx, &c.g.hosts, c.dec.Egress, c.tool.Destinations, c.input.Call.Destinations)
+	tctx = withGrant(tctx, &c.g.hosts, c.dec.Egress, c.files)
 	err = run(tctx)
 	returned = true
 	return err

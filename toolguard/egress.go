@@ -34,14 +34,14 @@ func (e *egress) granted(host string) bool { return slices.Contains(e.hosts, hos
 // canonicalized like destinations, so "Docs.Example.com." and "0x7f.1" in a
 // policy compare as the transport and dialer see them; a host that cannot be
 // canonicalized can never match and is dropped.
-func withGrant(ctx context.Context, memo *hostMemo, eg authz.Egress, decls []Dest, dests []authz.Destination) context.Context {
+func withGrant(ctx context.Context, memo *hostMemo, eg authz.Egress, files []fileGrant) context.Context {
 	e := &egress{allowPrivate: eg.AllowPrivate, hosts: make([]string, 0, len(eg.Hosts))}
 	for _, s := range eg.Hosts {
 		if h, ok := memo.canonical(s); ok {
 			e.hosts = append(e.hosts, h)
 		}
 	}
-	e.files = fileGrants(decls, dests)
+	e.files = files
 	return context.WithValue(ctx, egressKey{}, e)
 }
 

@@ -198,3 +198,43 @@ func TestToolRunsOnTheFrozenAuthorizedCopy(t *testing.T) {
 	require.JSONEq(t, `{"url":"https://docs.example.com/b"}`, string(got))
 	require.Equal(t, digest.Of(got), f2.sink.last(t).ArgsDigest)
 }
+
+// With nested roots, a path is opened through the root of the declaration
+// that derived it, not through an outer root that also contains it: a
+// symlink swapped in after the decision may not reach what the outer root
+// holds.
+func TestOpenFileUsesTheRootThatDerivedThePath(t *testing.T) {
+	outer := t.TempDir()
+	inner := filepath.Join(outer, "data")
+	require.NoError(t, os.Mkdir(inner, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(outer, "secret"), []byte("secret"), 0o600))
+	target := filepath.Join(inner, "x.txt")
+	require.NoError(t, os.WriteFile(target, []byte("ok"), 0o600))
+
+	f := newFixture(t)
+	tool := toolguard.Tool{Name: "read_doc", Effect: toolguard.Read,
+		Destinations: []toolguard.Dest{toolguard.PathArg("outer", outer), toolguard.PathArg("inner", inner)}}
+	var before, after []byte
+	var afterErr error
+	fn, err := toolguard.WrapJSON(f.guard, tool, func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+		var err error
+		if before, err = toolguard.ReadFile(ctx, target); err != nil {
+			return nil, err
+		}
+		// Swapped after the decision: now a symlink to the outer root's secret.
+		if err := os.Remove(target); err != nil {
+			return nil, err
+		}
+		if err := os.Symlink(filepath.Join("..", "secret"), target); err != nil {
+			return nil, err
+		}
+		after, afterErr = toolguard.ReadFile(ctx, target)
+		return nil, nil
+	})
+	require.NoError(t, err)
+	_, err = fn(context.Background(), mustJSON(t, map[string]string{"inner": target}))
+	require.NoError(t, err)
+	require.Equal(t, "ok", string(before))
+	require.Error(t, afterErr, "read %q through the outer root", after)
+	require.Empty(t, after)
+}

@@ -8,34 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/ztagent/ztagent/authz"
 )
 
 // fileGrant is one authorized path destination and the declared root it
-// lies under.
+// was derived and checked under.
 type fileGrant struct{ root, path string }
-
-// fileGrants pairs each authorized path destination with the root of the
-// PathArg that derived it.
-func fileGrants(decls []Dest, dests []authz.Destination) []fileGrant {
-	var out []fileGrant
-	for _, d := range dests {
-		if d.Kind != "path" {
-			continue
-		}
-		for _, decl := range decls {
-			if decl.kind != "path" {
-				continue
-			}
-			if _, _, err := lexicalPath(decl.root, d.Path); err == nil {
-				out = append(out, fileGrant{root: filepath.Clean(decl.root), path: d.Path})
-				break
-			}
-		}
-	}
-	return out
-}
 
 // OpenFile opens name for the guarded call running under ctx, as
 // os.OpenFile would, but only if name is one of the call's authorized path
