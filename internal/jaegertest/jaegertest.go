@@ -23,6 +23,13 @@ import (
 
 var program = toolbuild.Program{Module: "internal/tools/jaeger", Pkg: "github.com/jaegertracing/jaeger/cmd/jaeger", Name: "jaeger"}
 
+// httpClient keeps no idle connections: their goroutines would outlive the
+// test and fail the goleak check in the packages that use this harness.
+var httpClient = &http.Client{
+	Timeout:   10 * time.Second,
+	Transport: &http.Transport{DisableKeepAlives: true},
+}
+
 // Jaeger is one running instance.
 type Jaeger struct {
 	OTLPHTTP  string // http://127.0.0.1:<port>, for OTEL_EXPORTER_OTLP_ENDPOINT
@@ -72,7 +79,7 @@ func (j *Jaeger) start(t testing.TB, dir, bin, conf string) (*proc.Proc, error) 
 		if err := proc.Dial(strings.TrimPrefix(j.OTLPHTTP, "http://")); err != nil {
 			return err
 		}
-		return proc.GetOK(http.DefaultClient, health)
+		return proc.GetOK(httpClient, health)
 	})
 	return p, err
 }
@@ -146,7 +153,7 @@ func (j *Jaeger) get(ctx context.Context, u string) ([]Trace, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return nil, err
 	}
