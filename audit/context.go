@@ -46,7 +46,12 @@ func withTurn(ctx context.Context, r *TurnRecorder) context.Context {
 // callID or the turn's span context is invalid (for example with a no-op
 // TracerProvider), since there is then nothing to link to.
 func ProposedBy(ctx context.Context, callID string) (trace.SpanContext, bool) {
-	callID = clean(callID) // as Proposed stored it
+	return proposedBy(ctx, clean(callID)) // as Proposed stored it
+}
+
+// proposedBy is ProposedBy for a callID already cleaned, so StartToolCall,
+// which cleans it for its attribute, does not clean it twice.
+func proposedBy(ctx context.Context, callID string) (trace.SpanContext, bool) {
 	if callID == "" {
 		return trace.SpanContext{}, false
 	}

@@ -140,7 +140,7 @@ func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context
 		attrs = append(attrs, c.Identity.attrs...)
 	}
 	opts := append(ts.opts[:0], kindInternal, trace.WithAttributes(attrs...))
-	link, linked := ProposedBy(ctx, c.CallID)
+	link, linked := proposedBy(ctx, c.CallID) // cleaned above
 	ts.proposedBy = link
 	proposedBy := trace.Link{SpanContext: link, Attributes: proposedByAttrs}
 	tr := t.get()
