@@ -71,8 +71,8 @@ func NewRemoteVerifier(ctx context.Context, jwksURL, issuer string, opts ...Remo
 	if err != nil {
 		return nil, fmt.Errorf("creds: remote verifier: %w", err)
 	}
-	if err := checkRemoteURL(jwksURL); err != nil {
-		return nil, fmt.Errorf("creds: remote verifier: jwks url: %w", err)
+	if err := checkEndpoint("jwks URL", jwksURL); err != nil {
+		return nil, fmt.Errorf("creds: remote verifier: %w", err)
 	}
 	if cfg.revocations == nil {
 		return nil, errors.New("creds: remote verifier: no revocation checker (pass WithRevocationChecker; NoRevocationCheck to opt out)")
@@ -256,22 +256,34 @@ func fetchRemote(ctx context.Context, client *http.Client, u, what string) ([]by
 	return body, nil
 }
 
-// checkRemoteURL allows https, and http only to loopback: keys and
-// revocations fetched in clear text could be swapped on the way.
-func checkRemoteURL(raw string) error {
+// checkEndpoint is the one rule for every URL this package talks to (JWKS,
+// revocation list, token and revocation endpoints): keys and revocations
+// fetched in clear text could be swapped on the way, and client secrets sent
+// in clear text read. So: an absolute URL, https, or http only to a loopback
+// address. Userinfo would put a credential where URLs get logged, and a
+// fragment is never sent, so a URL with either is not the one that is used
+// (OAuth endpoints must not have one: RFC 6749 section 3.1). what names the
+// URL in errors, which never quote it: it may carry a password.
+func checkEndpoint(what, raw string) error {
+	if raw == "" {
+		return fmt.Errorf("%s is required", what)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("invalid URL: %w", err)
+		// The cause, not the *url.Error, which quotes the whole URL.
+		return fmt.Errorf("%s is not a valid URL: %w", what, errors.Unwrap(err))
 	}
 	switch {
 	case u.Host == "":
-		return errors.New("URL has no host")
+		return fmt.Errorf("%s is not an absolute URL (no host)", what)
 	case u.User != nil:
-		return errors.New("URL must not carry user info")
-	case secureTransport(u):
-		return nil
+		return fmt.Errorf("%s must be a URL without userinfo (user info in a URL ends up in logs)", what)
+	case u.Fragment != "":
+		return fmt.Errorf("%s must not have a fragment (it is never sent)", what)
+	case !secureTransport(u):
+		return fmt.Errorf("%s must be https, or http only to a loopback address: want https, not %s to %q", what, u.Scheme, u.Hostname())
 	}
-	return fmt.Errorf("scheme %q: want https (or http to a loopback address)", u.Scheme)
+	return nil
 }
 
 // secureTransport: https, or http to a loopback address (a test server, a

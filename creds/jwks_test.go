@@ -149,6 +149,27 @@ func TestRemoteVerifierJWKSLoadFailures(t *testing.T) {
 	}
 }
 
+// Every endpoint URL passes one check, whose errors name the URL without
+// quoting it: it may carry a password.
+func TestCheckEndpoint(t *testing.T) {
+	for _, ok := range []string{"https://keys.example.com/jwks", "http://127.0.0.1:8080/jwks", "http://localhost/x", "http://[::1]/x"} {
+		require.NoError(t, checkEndpoint("jwks URL", ok), ok)
+	}
+	for raw, want := range map[string]string{
+		"":                                  "jwks URL is required",
+		"keys.example.com/jwks":             "absolute URL",
+		"https://u:secret@keys.example.com": "without userinfo",
+		"https://keys.example.com/#x":       "fragment",
+		"http://keys.example.com/jwks":      "must be https",
+		"ftp://keys.example.com/jwks":       "want https",
+		"https://u:secret@bad host/%zz":     "not a valid URL",
+	} {
+		err := checkEndpoint("jwks URL", raw)
+		require.ErrorContains(t, err, want, raw)
+		require.NotContains(t, err.Error(), "secret", raw)
+	}
+}
+
 func TestNewRemoteVerifierConfig(t *testing.T) {
 	m := newTestMinter(t, newFakeClock())
 	srv := minterServer(t, m, nil)
@@ -161,6 +182,9 @@ func TestNewRemoteVerifierConfig(t *testing.T) {
 		{"no revocation checker", srv.URL + "/jwks", nil, "no revocation checker"},
 		{"plain http off loopback", "http://keys.example.com/jwks", []RemoteOption{WithRevocationChecker(m)}, "want https"},
 		{"userinfo", "https://u:p@keys.example.com/jwks", []RemoteOption{WithRevocationChecker(m)}, "user info"},
+		{"no URL", "", []RemoteOption{WithRevocationChecker(m)}, "jwks URL is required"},
+		{"relative", "/jwks", []RemoteOption{WithRevocationChecker(m)}, "absolute URL"},
+		{"fragment", "https://keys.example.com/jwks#keys", []RemoteOption{WithRevocationChecker(m)}, "fragment"},
 		{"nil client", srv.URL + "/jwks", []RemoteOption{WithRevocationChecker(m), WithHTTPClient(nil)}, "nil HTTP client"},
 		{"bad verifier option", srv.URL + "/jwks", []RemoteOption{WithRevocationChecker(m), WithVerifierOptions(WithLeeway(time.Hour))}, "leeway"},
 		{"unreachable", "http://127.0.0.1:1/jwks", []RemoteOption{WithRevocationChecker(m)}, "fetch"},

@@ -93,8 +93,8 @@ func RemoteRevocations(ctx context.Context, url string, opts ...RemoteOption) (*
 	if cfg.revocations != nil || cfg.verifierOpts != nil {
 		return nil, errors.New("creds: remote revocations: WithRevocationChecker and WithVerifierOptions apply to NewRemoteVerifier only")
 	}
-	if err := checkRemoteURL(url); err != nil {
-		return nil, fmt.Errorf("creds: remote revocations: url: %w", err)
+	if err := checkEndpoint("revocation list URL", url); err != nil {
+		return nil, fmt.Errorf("creds: remote revocations: %w", err)
 	}
 	if cfg.refresh == 0 {
 		cfg.refresh = defaultRevocationPoll
