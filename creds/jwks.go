@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -90,8 +89,8 @@ func NewRemoteVerifier(ctx context.Context, jwksURL, issuer string, opts ...Remo
 		stop()
 		return nil, err
 	}
-	v.remote = rk
-	go rk.loop(loopCtx, cfg.refresh)
+	// A failed refresh keeps the keys already known.
+	go pollEvery(loopCtx, rk.done, cfg.refresh, rk.refresh)
 	return v, nil
 }
 
@@ -105,7 +104,6 @@ type remoteKeys struct {
 
 	fetchMu   sync.Mutex // one fetch at a time
 	lastFetch time.Time  // guarded by fetchMu; wall clock, only for rate limiting
-	failures  atomic.Uint64
 
 	stop context.CancelFunc // ends loop, and any fetch it is making
 	done chan struct{}
@@ -116,7 +114,7 @@ func (rk *remoteKeys) verificationKey(ctx context.Context, kid string) (ed25519.
 		return k, nil
 	}
 	if kid != "" && rk.mayRefetch() {
-		// A failure is counted and the old set kept; the lookup below decides.
+		// A failure keeps the old set; the lookup below decides.
 		_ = rk.refresh(ctx)
 		if k, ok := rk.lookup(kid); ok {
 			return k, nil
@@ -151,18 +149,12 @@ func (rk *remoteKeys) refresh(ctx context.Context) error {
 	rk.lastFetch = time.Now()
 	keys, err := fetchJWKS(ctx, rk.client, rk.url)
 	if err != nil {
-		rk.failures.Add(1)
 		return err
 	}
 	rk.mu.Lock()
 	rk.keys = keys
 	rk.mu.Unlock()
 	return nil
-}
-
-func (rk *remoteKeys) loop(ctx context.Context, every time.Duration) {
-	// Failures are counted in refresh; the old keys stay.
-	pollEvery(ctx, rk.done, every, rk.refresh)
 }
 
 // pollEvery calls refresh every interval, each call bounded by the fetch

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,15 +232,21 @@ func TestRemoteVerifierBackgroundRefresh(t *testing.T) {
 	c, err := rotated.Issue(ctx, testRequest())
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		_, ok := v.remote.lookup(rotated.KeyID())
+		_, ok := v.keys.(*remoteKeys).lookup(rotated.KeyID())
 		return ok
 	}, 5*time.Second, 10*time.Millisecond)
 	_, err = v.Verify(ctx, c.Token(), c.Audience)
 	require.NoError(t, err)
 
 	// A refresh that fails keeps the known keys.
-	swap <- http.NotFoundHandler()
-	require.Eventually(t, func() bool { return v.remote.failures.Load() > 0 }, 5*time.Second, 10*time.Millisecond)
+	var failed atomic.Int32
+	swap <- http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		failed.Add(1)
+		http.NotFound(w, r)
+	})
+	// The loop fetches one at a time: a second failed request means the
+	// first refresh has come back with its error.
+	require.Eventually(t, func() bool { return failed.Load() >= 2 }, 5*time.Second, 10*time.Millisecond)
 	_, err = v.Verify(ctx, c.Token(), c.Audience)
 	require.NoError(t, err)
 }

@@ -114,7 +114,8 @@ func RemoteRevocations(ctx context.Context, url string, opts ...RemoteOption) (*
 		stop()
 		return nil, err
 	}
-	go l.loop(loopCtx, cfg.refresh)
+	// Failures are counted in Refresh; Revoked fails closed once stale.
+	go pollEvery(loopCtx, l.done, cfg.refresh, l.Refresh)
 	return l, nil
 }
 
@@ -183,11 +184,6 @@ func (l *RemoteRevocationList) fetch(ctx context.Context) (map[string]struct{}, 
 		set[e.ID] = struct{}{}
 	}
 	return set, nil
-}
-
-func (l *RemoteRevocationList) loop(ctx context.Context, every time.Duration) {
-	// Failures are counted in Refresh; Revoked fails closed once stale.
-	pollEvery(ctx, l.done, every, l.Refresh)
 }
 
 // Close stops polling; afterwards Revoked fails closed. Idempotent.

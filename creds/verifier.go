@@ -32,7 +32,6 @@ type Verifier struct {
 	now         func() time.Time
 	leeway      time.Duration
 	replay      *replayCache // nil unless WithReplayCheck
-	remote      *remoteKeys  // set by NewRemoteVerifier; stopped by Close
 	err         error        // set when built from invalid options: Verify fails closed
 }
 
@@ -170,8 +169,11 @@ func (v *Verifier) useOnce(r *replayCache, c *Claims) error {
 // Close stops the background JWKS refresh of a verifier made by
 // NewRemoteVerifier. It is a no-op for other verifiers and idempotent.
 func (v *Verifier) Close() error {
-	if v != nil && v.remote != nil {
-		v.remote.close()
+	if v == nil {
+		return nil
+	}
+	if rk, ok := v.keys.(*remoteKeys); ok {
+		rk.close()
 	}
 	return nil
 }
