@@ -139,9 +139,13 @@ func (g *GuardrailSpan) End(v Verdict) {
 	}
 	g.once.Do(func() {
 		code := v.code()
-		summary := v.appendSummary(make([]attribute.KeyValue, 0, 5))
-
-		attrs := append([]attribute.KeyValue{KeyApprovalRequired.Bool(v.ApprovalRequired)}, summary...)
+		// One slice serves both spans: the summary the execute_tool span
+		// gets, then the guardrail span's own attributes after it. summary
+		// is capped at its length, so the shadow flip appended to it below
+		// gets a new array instead of overwriting what follows in attrs.
+		attrs := v.appendSummary(make([]attribute.KeyValue, 0, 8))
+		summary := attrs[:len(attrs):len(attrs)]
+		attrs = append(attrs, KeyApprovalRequired.Bool(v.ApprovalRequired))
 		if len(v.Reasons) > 0 {
 			reasonCodes := make([]string, len(v.Reasons))
 			for i, r := range v.Reasons {

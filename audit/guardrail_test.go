@@ -22,6 +22,7 @@ func TestGuardrail(t *testing.T) {
 		guardrail  map[string]any
 		tool       map[string]any
 		absent     []string
+		toolAbsent []string
 	}{
 		{
 			name: "allow",
@@ -91,6 +92,35 @@ func TestGuardrail(t *testing.T) {
 			guardrail:  map[string]any{"ztagent.guardrail.verdict": "deny", "error.type": "_OTHER"},
 			tool:       map[string]any{"ztagent.guardrail.verdict": "deny"},
 		},
+		{
+			// The summary and the guardrail's own attributes share one
+			// slice: the flip added to the summary must not overwrite them.
+			// (Eight attributes in all: as many as the slice holds.)
+			name: "shadow flip",
+			verdict: audit.Verdict{
+				Code: "tool_not_granted", PolicyID: "data.ztagent.decision", PolicyRevision: "sha256:rev",
+				Shadow: &audit.Shadow{Revision: "sha256:cand", Allow: true, Flip: "deny_to_allow"},
+			},
+			wantStatus: codes.Unset,
+			guardrail: map[string]any{
+				"ztagent.guardrail.verdict": "deny",
+				"ztagent.decision.code":     "tool_not_granted",
+				"ztagent.policy.id":         "data.ztagent.decision",
+				"ztagent.policy.revision":   "sha256:rev",
+				"ztagent.approval.required": false,
+				"ztagent.shadow.revision":   "sha256:cand",
+				"ztagent.shadow.verdict":    "allow",
+				"ztagent.shadow.flip":       "deny_to_allow",
+			},
+			tool: map[string]any{
+				"ztagent.guardrail.verdict": "deny",
+				"ztagent.decision.code":     "tool_not_granted",
+				"ztagent.policy.id":         "data.ztagent.decision",
+				"ztagent.policy.revision":   "sha256:rev",
+				"ztagent.shadow.flip":       "deny_to_allow",
+			},
+			toolAbsent: []string{"ztagent.approval.required", "ztagent.decision.reasons", "ztagent.shadow.revision"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,7 +143,7 @@ func TestGuardrail(t *testing.T) {
 			require.Equal(t, gr.SpanContext(), trace.SpanContextFromContext(gctx))
 			require.Equal(t, tc.wantStatus, gr.Status().Code)
 			requireAttrs(t, spanAttrs(gr), tc.guardrail, tc.absent...)
-			requireAttrs(t, spanAttrs(byName(t, rec, "execute_tool x")), tc.tool)
+			requireAttrs(t, spanAttrs(byName(t, rec, "execute_tool x")), tc.tool, tc.toolAbsent...)
 		})
 	}
 }
