@@ -79,15 +79,18 @@ func NewRemoteVerifier(ctx context.Context, jwksURL, issuer string, opts ...Remo
 	if cfg.refresh == 0 {
 		cfg.refresh = defaultJWKSRefresh
 	}
-	loopCtx, stop := context.WithCancel(context.Background())
-	rk := &remoteKeys{url: jwksURL, client: cfg.client, stop: stop, done: make(chan struct{})}
-	if err := rk.refresh(ctx); err != nil {
-		return nil, fmt.Errorf("creds: remote verifier: %w", err)
-	}
+	rk := &remoteKeys{url: jwksURL, client: cfg.client, done: make(chan struct{})}
+	// Every option is checked before anything is fetched: a mistake in
+	// them should not cost a request to the issuer.
 	v, err := newVerifier(rk, issuer, cfg.revocations, cfg.verifierOpts)
 	if err != nil {
-		stop()
 		return nil, err
+	}
+	loopCtx, stop := context.WithCancel(context.Background())
+	rk.stop = stop
+	if err := rk.refresh(ctx); err != nil {
+		stop()
+		return nil, fmt.Errorf("creds: remote verifier: %w", err)
 	}
 	// A failed refresh keeps the keys already known.
 	go pollEvery(loopCtx, rk.done, cfg.refresh, rk.refresh)

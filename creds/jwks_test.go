@@ -15,6 +15,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // minterServer serves a minter's endpoints the way a deployment would.
@@ -198,6 +199,35 @@ func TestNewRemoteVerifierConfig(t *testing.T) {
 			require.Nil(t, v)
 		})
 	}
+}
+
+// A verifier that cannot be made leaves nothing behind: invalid options are
+// refused before any request, and a first fetch that fails starts no
+// refresh loop.
+func TestNewRemoteVerifierFailsCleanly(t *testing.T) {
+	var fetches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	opts := []RemoteOption{WithHTTPClient(srv.Client()), WithRevocationChecker(NoRevocationCheck()), WithRefreshInterval(time.Millisecond)}
+
+	v, err := NewRemoteVerifier(context.Background(), srv.URL, defaultIssuer, append(opts, WithVerifierOptions(WithLeeway(-time.Second)))...)
+	require.ErrorContains(t, err, "leeway")
+	require.Nil(t, v)
+	v, err = NewRemoteVerifier(context.Background(), srv.URL, "", opts...)
+	require.ErrorContains(t, err, "issuer")
+	require.Nil(t, v)
+	require.Zero(t, fetches.Load(), "invalid options are refused before any fetch")
+
+	v, err = NewRemoteVerifier(context.Background(), srv.URL, defaultIssuer, opts...)
+	require.ErrorContains(t, err, "HTTP status 404")
+	require.Nil(t, v)
+	require.EqualValues(t, 1, fetches.Load())
+	srv.Close()
+	goleak.VerifyNone(t)
+	require.EqualValues(t, 1, fetches.Load(), "no refresh loop polls after a failed first fetch")
 }
 
 func TestRemoteVerifierBackgroundRefresh(t *testing.T) {
