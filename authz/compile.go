@@ -27,13 +27,17 @@ type settings struct {
 	unsafe   map[string]struct{}
 	regoOpts []func(*rego.Rego)
 	schemas  []ArgSchema // nil: no lint
-	// cacheSize > 0 gives each compiled revision its own decision cache.
+	// cacheSize > 0 gives each revision compiled as the policy in force its
+	// own decision cache. New leaves it 0 when decision logs are on: they
+	// see every decision, so no cache would ever be used.
 	cacheSize int
 }
 
 // compile turns a policy set into a prepared query. It runs off the hot
-// path: at New, on a directory change, on a bundle download.
-func (s *settings) compile(ctx context.Context, ps PolicySet) (*compiled, error) {
+// path: at New, on a directory change, on a bundle download. withCache
+// asks for a decision cache; only the policy in force is ever served from
+// one (Engine.cacheOf), so a shadow is compiled without.
+func (s *settings) compile(ctx context.Context, ps PolicySet, withCache bool) (*compiled, error) {
 	n, err := ps.normalize()
 	if err != nil {
 		return nil, err
@@ -66,14 +70,17 @@ func (s *settings) compile(ctx context.Context, ps PolicySet) (*compiled, error)
 	if err != nil {
 		return nil, fmt.Errorf("compile policy: %w", err)
 	}
-	return &compiled{
+	c := &compiled{
 		prepared: prepared,
 		id:       s.query,
 		revision: revision(n.modules, n.canonical, s.query),
 		source:   n.source,
-		cache:    newDecisionCache(s.cacheSize, scanReads(prepared.Modules())),
 		memo:     newRuleMemo(prepared.Modules()),
-	}, nil
+	}
+	if withCache && s.cacheSize > 0 {
+		c.cache = newDecisionCache(s.cacheSize, scanReads(prepared.Modules()))
+	}
+	return c, nil
 }
 
 // LintError rejects a policy that reads input fields no caller sends.

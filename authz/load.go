@@ -48,7 +48,7 @@ func (e *Engine) load(ctx context.Context, ps PolicySet, slot *atomic.Pointer[co
 	if old := slot.Load(); old != nil {
 		ev.Previous, ev.Revision = old.revision, old.revision
 	}
-	c, err := e.settings.compile(ctx, ps)
+	c, err := e.settings.compile(ctx, ps, slot == &e.cur)
 	if err != nil {
 		ev.Err = fmt.Errorf("authz: load %s: %w", sourceName(ps.Source), err)
 		return nil, e.reloadFailed(ev)

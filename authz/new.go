@@ -34,9 +34,12 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		return nil, fmt.Errorf("authz: unsafe builtins: %w", err)
 	}
 	e := &Engine{
-		settings: settings{query: cfg.query, unsafe: unsafe, regoOpts: slices.Clone(cfg.regoOpts), cacheSize: cfg.cacheSize},
+		settings: settings{query: cfg.query, unsafe: unsafe, regoOpts: slices.Clone(cfg.regoOpts)},
 		timeout:  cfg.timeout,
 		onReload: cfg.onReload,
+	}
+	if cfg.logs == nil { // decision logs bypass the cache: build none
+		e.settings.cacheSize = cfg.cacheSize
 	}
 	if cfg.lint {
 		e.settings.schemas = append([]ArgSchema{}, cfg.schemas...)
