@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -71,7 +70,10 @@ func (c chain) link(prev string, canon []byte) string {
 	// cannot be split two ways.
 	h.Write([]byte(prev))
 	h.Write(canon)
-	return c.prefix() + hex.EncodeToString(h.Sum(nil))
+	if c.key == nil {
+		return digest.Format(h.Sum(nil))
+	}
+	return formatHMAC(h.Sum(nil))
 }
 
 // appendChain turns one encoded record line ("{...}\n") into the chained line

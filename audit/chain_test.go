@@ -3,9 +3,13 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
 	"sync"
 	"testing"
@@ -82,6 +86,46 @@ func TestHashChainVerifies(t *testing.T) {
 			n, err = audit.VerifyJSONLines(strings.NewReader(""), key)
 			require.NoError(t, err)
 			require.Zero(t, n)
+		})
+	}
+}
+
+// The chain format, computed here independently of the package: each
+// line's chain is hex(H(prev || canonical JSON of the line without prev and
+// chain)), H being SHA-256, or HMAC-SHA256 under the key.
+func TestHashChainFormat(t *testing.T) {
+	for _, key := range [][]byte{nil, testKey} {
+		t.Run(fmt.Sprintf("key=%t", key != nil), func(t *testing.T) {
+			lines, _ := chainedLog(t, key, 3)
+			prev := ""
+			for _, line := range lines {
+				var v map[string]any
+				dec := json.NewDecoder(strings.NewReader(line))
+				dec.UseNumber()
+				require.NoError(t, dec.Decode(&v))
+				require.Equal(t, prev, v["prev"])
+				got := v["chain"].(string)
+				delete(v, "prev")
+				delete(v, "chain")
+				var canon bytes.Buffer
+				enc := json.NewEncoder(&canon)
+				enc.SetEscapeHTML(false)
+				require.NoError(t, enc.Encode(v))
+
+				var h hash.Hash
+				want := "sha256:"
+				if key == nil {
+					h = sha256.New()
+				} else {
+					h = hmac.New(sha256.New, key)
+					want = "hmac-sha256:"
+				}
+				h.Write([]byte(prev))
+				h.Write(bytes.TrimSuffix(canon.Bytes(), []byte("\n")))
+				want += hex.EncodeToString(h.Sum(nil))
+				require.Equal(t, want, got)
+				prev = got
+			}
 		})
 	}
 }
