@@ -22,7 +22,7 @@ import (
 // Proc is a running child process.
 type Proc struct {
 	Name string
-	Log  string // path of its combined stdout/stderr
+	Log  string // path of its combined stdout/stderr (moved, and updated, when StartRetrying retries)
 
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -203,7 +203,8 @@ func TailFile(path string, n int) string {
 // StartRetrying calls start up to three times while the server it starts dies
 // because a port is taken: FreePort's port can be grabbed by another process
 // (other test packages run in parallel) between the check and the bind.
-// Any other failure, or the third, fails the test.
+// Any other failure, or the third, fails the test. start may return a nil
+// Proc with its error when no process was started.
 func StartRetrying(t testing.TB, start func() (*Proc, error)) *Proc {
 	t.Helper()
 	var err error
@@ -213,9 +214,18 @@ func StartRetrying(t testing.TB, start func() (*Proc, error)) *Proc {
 		if err == nil {
 			return p
 		}
+		if p == nil { // start failed before there was a process
+			break
+		}
 		p.Stop()
 		lost := strings.Contains(TailFile(p.Log, 1<<16), "address already in use")
-		_ = os.Rename(p.Log, fmt.Sprintf("%s.attempt%d", p.Log, attempt)) // the next attempt logs afresh
+		// The next attempt logs afresh. p.Log follows the rename, so the
+		// log tail Start prints when the test fails is still this
+		// attempt's, not "no such file" or the next attempt's.
+		renamed := fmt.Sprintf("%s.attempt%d", p.Log, attempt)
+		if os.Rename(p.Log, renamed) == nil {
+			p.Log = renamed
+		}
 		if !lost {
 			break
 		}
