@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -227,7 +228,7 @@ func (r *rig) opaEval(int) error {
 
 // missURL is a different URL per call, so the decision key never repeats.
 func missURL(i int) FetchArgs {
-	return FetchArgs{URL: "https://docs.example.com/guide/" + itoa(i)}
+	return FetchArgs{URL: "https://docs.example.com/guide/" + strconv.Itoa(i)}
 }
 
 // guardMiss: decision evaluated, identity cached, credential shared by the task.
@@ -254,17 +255,4 @@ func (r *rig) span(int) error {
 	_, s := r.tracer.Start(context.Background(), r.spanName, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(r.spanAttrs...))
 	s.End()
 	return nil
-}
-
-func itoa(i int) string {
-	var b [20]byte
-	n := len(b)
-	for {
-		n--
-		b[n] = byte('0' + i%10)
-		i /= 10
-		if i == 0 {
-			return string(b[n:])
-		}
-	}
 }
