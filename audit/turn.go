@@ -28,6 +28,13 @@ type Turn struct {
 	// RecordPrompt opts in to recording the prompt text as well, in the
 	// GenAI conventions' opt-in gen_ai.input.messages attribute. Only for
 	// deployments whose trace backend may hold what users type.
+	//
+	// The text is recorded whole: unlike ids and model names it is not cut
+	// to the package's bound, since a prompt cut at a few hundred bytes is
+	// not the record this option asks for. Every exporter queue then holds
+	// the whole prompt; to bound it, set the SDK's attribute value length
+	// limit (sdktrace.WithRawSpanLimits, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT),
+	// knowing that a value cut there is no longer valid JSON.
 	RecordPrompt bool
 }
 
