@@ -92,11 +92,10 @@ func (e *Engine) DecisionLogStats() DecisionLogStats {
 	if e == nil {
 		return DecisionLogStats{}
 	}
-	l, ok := e.dlog.(*opaDecisionLogger)
-	if !ok {
+	if e.dlog == nil {
 		return DecisionLogStats{}
 	}
-	return l.stats()
+	return e.dlog.stats()
 }
 
 // Names of the counters OPA's decision-log plugin keeps (plugins/logs).
@@ -130,7 +129,6 @@ type opaDecisionLogger struct {
 	logs    *logs.Config      // parsed and checked by OPA at New
 	metrics metrics.Metrics
 	http    *dlogHTTP
-	now     func() time.Time
 
 	// mu orders log against stop: once stop holds it, no event can slip into
 	// a buffer that will never be uploaded again, and nothing starts.
@@ -192,7 +190,7 @@ func (cfg DecisionLogConfig) check() error {
 
 // newDecisionLogger checks cfg the way OPA's runtime checks its config
 // file, so a configuration the plugin would reject fails New.
-func newDecisionLogger(_ context.Context, cfg DecisionLogConfig) (decisionLogger, error) {
+func newDecisionLogger(cfg DecisionLogConfig) (*opaDecisionLogger, error) {
 	cfg, err := cfg.resolve()
 	if err != nil {
 		return nil, err
@@ -224,7 +222,6 @@ func newDecisionLogger(_ context.Context, cfg DecisionLogConfig) (decisionLogger
 		logs:    parsed,
 		metrics: metrics.New(),
 		http:    &dlogHTTP{bundleHTTP{user: cfg.Client}},
-		now:     time.Now,
 	}, nil
 }
 
@@ -264,7 +261,9 @@ func (l *opaDecisionLogger) start() error {
 }
 
 // log builds OPA's record of one decision and hands it to the plugin, which
-// only buffers it: uploads happen on the plugin's own goroutine.
+// only buffers it: uploads happen on the plugin's own goroutine, so log never
+// blocks on the network. input is nil for a decision refused before the
+// input was built (Engine.refuse).
 func (l *opaDecisionLogger) log(ctx context.Context, p *compiled, input ast.Value, d *Decision, derr *Error) {
 	d.DecisionID = newDecisionID()
 	l.mu.RLock()
@@ -296,7 +295,7 @@ func (l *opaDecisionLogger) info(ctx context.Context, p *compiled, input ast.Val
 	info := &server.Info{
 		DecisionID: d.DecisionID,
 		Revision:   p.revision,
-		Timestamp:  l.now().UTC(),
+		Timestamp:  time.Now().UTC(),
 		Custom:     map[string]any{"policy_id": p.id, "policy_source": p.source},
 	}
 	if path, ok := queryPath(p.id); ok {

@@ -226,6 +226,54 @@ func TestDecisionLogServiceDownDoesNotAffectDecisions(t *testing.T) {
 	require.Equal(t, uint64(2*len(cases)), e.DecisionLogStats().Logged)
 }
 
+// Decisions refused before evaluation (no input, an input that cannot be
+// encoded, a caller that already gave up) are shipped too, without an input.
+func TestDecisionLogRefusedDecisions(t *testing.T) {
+	s := newLogService(t)
+	e := newLoggedEngine(t, authz.DecisionLogConfig{URL: s.URL})
+
+	bad := dlogInput("read_file", "read")
+	bad.Call.Args = json.RawMessage(`{"token":"` + secretArg + `"`)
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	refusals := []struct {
+		ctx  context.Context
+		in   *authz.Input
+		code string
+	}{
+		{context.Background(), nil, authz.CodeNilInput},
+		{context.Background(), bad, authz.CodeBadInput},
+		{canceled, dlogInput("read_file", "read"), authz.CodeCanceled},
+	}
+	codes := map[string]string{} // decision id -> code
+	for _, r := range refusals {
+		d, err := e.Decide(r.ctx, r.in)
+		require.Equal(t, r.code, authz.CodeOf(err))
+		require.False(t, d.Allow)
+		require.Regexp(t, `^[0-9a-f]{32}$`, d.DecisionID)
+		codes[d.DecisionID] = r.code
+	}
+	require.NoError(t, e.Close()) // flushes
+
+	events, bodies, _, malformed := s.snapshot()
+	require.Empty(t, malformed)
+	require.Len(t, events, len(refusals))
+	for _, ev := range events {
+		code, ok := codes[ev["decision_id"].(string)]
+		require.True(t, ok, "an event for a decision not made: %v", ev)
+		require.Equal(t, e.Revision(), ev["revision"])
+		require.NotContains(t, ev, "input")
+		require.Equal(t, code, ev["error"].(map[string]any)["code"])
+		result := ev["result"].(map[string]any)
+		require.Equal(t, false, result["allow"])
+		require.Equal(t, code, result["reasons"].([]any)[0].(map[string]any)["code"])
+	}
+	for _, b := range bodies {
+		require.NotContains(t, string(b), secretArg)
+	}
+	require.Equal(t, uint64(len(refusals)), e.DecisionLogStats().Logged)
+}
+
 func TestDecisionLogBadConfig(t *testing.T) {
 	for name, cfg := range map[string]authz.DecisionLogConfig{
 		"empty URL":          {},

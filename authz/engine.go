@@ -38,7 +38,7 @@ type Engine struct {
 	stats    counters
 	lastErr  atomic.Pointer[error]
 	onReload func(ReloadEvent)
-	dlog     decisionLogger // nil: decision logs off
+	dlog     *opaDecisionLogger // nil: decision logs off
 
 	loadMu    sync.Mutex // serializes compiles; Decide never takes it
 	cancel    context.CancelFunc
@@ -77,7 +77,7 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 		return denied(CodeNotReady), &Error{Code: CodeNotReady, Err: errors.New("no policy loaded")}
 	}
 	if in == nil {
-		return fail(p, &Error{Code: CodeNilInput, Err: errors.New("input is nil")})
+		return e.refuse(ctx, p, &Error{Code: CodeNilInput, Err: errors.New("input is nil")})
 	}
 	sh := e.shadow.Load() // once: the cache decision and the shadow evaluation must agree
 	cache := e.cacheOf(p, sh)
@@ -94,11 +94,11 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	if err := ctx.Err(); err != nil {
-		return fail(p, contextError(err))
+		return e.refuse(ctx, p, contextError(err))
 	}
 	value, err := e.inputValue(in)
 	if err != nil {
-		return fail(p, &Error{Code: CodeBadInput, Err: err})
+		return e.refuse(ctx, p, &Error{Code: CodeBadInput, Err: err})
 	}
 	k := memoKey{in.Subject, in.Tool}
 	d, derr := evaluate(ctx, p, value, k)
@@ -196,6 +196,17 @@ var evalNoMetrics = rego.EvalMetrics(metrics.NoOp())
 // instead of converting it to Go maps: parseDecision reads the term directly.
 var evalRawTerm = rego.EvalGenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil })
 
+// refuse denies, before evaluation, for err. Decision logs ship that
+// decision too, without an input: there is none, or it cannot be encoded,
+// or the caller gave up before it was built.
+func (e *Engine) refuse(ctx context.Context, p *compiled, err *Error) (Decision, error) {
+	d, _ := fail(p, err)
+	if e.dlog != nil {
+		e.dlog.log(ctx, p, nil, &d, err)
+	}
+	return d, err
+}
+
 func fail(p *compiled, err *Error) (Decision, error) {
 	d := denied(err.Code)
 	d.PolicyID, d.Revision = p.id, p.revision
@@ -225,12 +236,4 @@ func (e *Engine) Close() error {
 		}
 	})
 	return nil
-}
-
-// decisionLogger ships decisions to a decision-log service (decisionlog.go).
-type decisionLogger interface {
-	// log records one decision; it must not block on the network.
-	log(ctx context.Context, p *compiled, input ast.Value, d *Decision, err *Error)
-	// stop flushes what it can and stops background uploads.
-	stop()
 }

@@ -45,7 +45,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		e.settings.schemas = append([]ArgSchema{}, cfg.schemas...)
 	}
 	if cfg.logs != nil {
-		dl, err := newDecisionLogger(ctx, *cfg.logs)
+		dl, err := newDecisionLogger(*cfg.logs)
 		if err != nil {
 			return nil, err
 		}
