@@ -79,7 +79,7 @@ func NewRemoteVerifier(ctx context.Context, jwksURL, issuer string, opts ...Remo
 	if cfg.refresh == 0 {
 		cfg.refresh = defaultJWKSRefresh
 	}
-	rk := &remoteKeys{url: jwksURL, client: cfg.client, done: make(chan struct{})}
+	rk := &remoteKeys{url: jwksURL, client: cfg.client, fetching: make(chan struct{}, 1), done: make(chan struct{})}
 	// Every option is checked before anything is fetched: a mistake in
 	// them should not cost a request to the issuer.
 	v, err := newVerifier(rk, issuer, cfg.revocations, cfg.verifierOpts)
@@ -105,8 +105,11 @@ type remoteKeys struct {
 	mu   sync.RWMutex
 	keys map[string]ed25519.PublicKey
 
-	fetchMu   sync.Mutex // one fetch at a time
-	lastFetch time.Time  // guarded by fetchMu; wall clock, only for rate limiting
+	// fetching is held (full) while a fetch runs, so there is one at a
+	// time. A channel, not a mutex: a Verify waiting for another's fetch
+	// gives up when its own context ends.
+	fetching  chan struct{}
+	lastFetch time.Time // guarded by fetching; wall clock, only for rate limiting
 
 	stop context.CancelFunc // ends loop, and any fetch it is making
 	done chan struct{}
@@ -116,9 +119,10 @@ func (rk *remoteKeys) verificationKey(ctx context.Context, kid string) (ed25519.
 	if k, ok := rk.lookup(kid); ok {
 		return k, nil
 	}
-	if kid != "" && rk.mayRefetch() {
-		// A failure keeps the old set; the lookup below decides.
-		_ = rk.refresh(ctx)
+	if kid != "" {
+		// The key may be new (rotation). Whether or not a fetch happens
+		// or succeeds, the lookup below decides.
+		rk.refetch(ctx)
 		if k, ok := rk.lookup(kid); ok {
 			return k, nil
 		}
@@ -140,15 +144,46 @@ func (rk *remoteKeys) lookup(kid string) (ed25519.PublicKey, bool) {
 	return k, ok
 }
 
-func (rk *remoteKeys) mayRefetch() bool {
-	rk.fetchMu.Lock()
-	defer rk.fetchMu.Unlock()
-	return time.Since(rk.lastFetch) >= jwksMinRefetch
+// refetch fetches the set again for a token naming a kid it lacks, unless
+// it was fetched in the last jwksMinRefetch. The check and the fetch hold
+// the fetch lock together, so a burst of tokens naming a new kid costs one
+// fetch: the others wait for it (no longer than their ctx allows), then
+// find the key, or the rate limit spent. A failed fetch keeps the old set.
+func (rk *remoteKeys) refetch(ctx context.Context) {
+	if rk.lockFetch(ctx) != nil {
+		return
+	}
+	defer rk.unlockFetch()
+	if time.Since(rk.lastFetch) < jwksMinRefetch {
+		return
+	}
+	_ = rk.fetchLocked(ctx)
 }
 
+// refresh fetches the set now: the first load and the background poll.
 func (rk *remoteKeys) refresh(ctx context.Context) error {
-	rk.fetchMu.Lock()
-	defer rk.fetchMu.Unlock()
+	if err := rk.lockFetch(ctx); err != nil {
+		return fmt.Errorf("jwks: %w", err)
+	}
+	defer rk.unlockFetch()
+	return rk.fetchLocked(ctx)
+}
+
+func (rk *remoteKeys) lockFetch(ctx context.Context) error {
+	select {
+	case rk.fetching <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (rk *remoteKeys) unlockFetch() { <-rk.fetching }
+
+// fetchLocked replaces the set with a freshly fetched one; the caller holds
+// the fetch lock. The attempt counts for the rate limit even if it fails,
+// so an issuer that is down is not asked again at every token.
+func (rk *remoteKeys) fetchLocked(ctx context.Context) error {
 	rk.lastFetch = time.Now()
 	keys, err := fetchJWKS(ctx, rk.client, rk.url)
 	if err != nil {

@@ -116,6 +116,108 @@ func TestRemoteVerifierUnknownKeyIsSignatureError(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// rotatingJWKS serves one minter's JWK Set, then, once rotate is called,
+// another's, slowly (so concurrent verifies overlap a fetch), counting
+// fetches. Before serving the new set it waits for release, if set.
+type rotatingJWKS struct {
+	fetches atomic.Int32
+	rotated atomic.Bool
+	before  http.Handler
+	after   http.Handler
+	arrived chan struct{} // receives one value per fetch of the new set
+	release chan struct{}
+}
+
+func (j *rotatingJWKS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	j.fetches.Add(1)
+	if !j.rotated.Load() {
+		j.before.ServeHTTP(w, r)
+		return
+	}
+	j.arrived <- struct{}{}
+	if j.release != nil {
+		<-j.release
+	}
+	time.Sleep(20 * time.Millisecond)
+	j.after.ServeHTTP(w, r)
+}
+
+func newRotatingVerifier(t *testing.T, j *rotatingJWKS, clk *fakeClock) *Verifier {
+	t.Helper()
+	srv := httptest.NewServer(j)
+	t.Cleanup(srv.Close)
+	v, err := NewRemoteVerifier(context.Background(), srv.URL, defaultIssuer, WithHTTPClient(srv.Client()),
+		WithRevocationChecker(NoRevocationCheck()), WithVerifierOptions(WithVerifierClock(clk.Now)))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, v.Close()) })
+	require.EqualValues(t, 1, j.fetches.Load())
+	// As if the rate limit's interval had passed since that first fetch.
+	v.keys.(*remoteKeys).lastFetch = time.Time{}
+	j.rotated.Store(true)
+	return v
+}
+
+// Many tokens naming a new kid at once cost one fetch, not one each: the
+// rate limit is checked and spent under the fetch lock.
+func TestRemoteVerifierRefetchesOnceForConcurrentUnknownKid(t *testing.T) {
+	clk := newFakeClock()
+	old, rotated := newTestMinter(t, clk), newTestMinter(t, clk)
+	j := &rotatingJWKS{before: old.JWKSHandler(), after: rotated.JWKSHandler(), arrived: make(chan struct{}, 100)}
+	v := newRotatingVerifier(t, j, clk)
+	c, err := rotated.Issue(context.Background(), testRequest())
+	require.NoError(t, err)
+
+	const n = 16
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := v.Verify(context.Background(), c.Token(), c.Audience)
+			errs <- err
+		}()
+	}
+	for range n {
+		require.NoError(t, <-errs)
+	}
+	require.EqualValues(t, 2, j.fetches.Load(), "the first load and one refetch")
+}
+
+// A verify that finds another's refetch in flight waits for it no longer
+// than its own context allows.
+func TestRemoteVerifierDoesNotWaitPastItsContextForARefetch(t *testing.T) {
+	clk := newFakeClock()
+	old, rotated := newTestMinter(t, clk), newTestMinter(t, clk)
+	j := &rotatingJWKS{before: old.JWKSHandler(), after: rotated.JWKSHandler(),
+		arrived: make(chan struct{}, 1), release: make(chan struct{})}
+	v := newRotatingVerifier(t, j, clk)
+	c, err := rotated.Issue(context.Background(), testRequest())
+	require.NoError(t, err)
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(context.Background(), c.Token(), c.Audience)
+		first <- err
+	}()
+	<-j.arrived // the first verify's refetch is at the server, held there
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	second := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(ctx, c.Token(), c.Audience)
+		second <- err
+	}()
+	select {
+	case err := <-second:
+		require.ErrorIs(t, err, ErrSignature, "the key is not known yet")
+	case <-time.After(5 * time.Second):
+		close(j.release)
+		require.FailNow(t, "the verify waited past its deadline for another's fetch")
+	}
+	close(j.release)
+	require.NoError(t, <-first, "the refetch found the new key")
+	require.EqualValues(t, 2, j.fetches.Load())
+}
+
 func TestRemoteVerifierJWKSLoadFailures(t *testing.T) {
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
