@@ -154,12 +154,17 @@ func (g *Guard) Close(ctx context.Context) error {
 	var err error
 	g.closeOnce.Do(func() {
 		g.closed.Store(true)
-		if g.cancel != nil {
+		if g.cancel != nil { // nil in a Guard not made by New
 			g.cancel()
 			g.bg.Wait()
+			// Tasks not ended hold live credentials no call can use any more.
+			g.shared.Range(func(k, _ any) bool {
+				err = errors.Join(err, k.(*sharedCred).revokeAll(ctx))
+				return true
+			})
 			g.revoker.retryDue(ctx, g.now(), true)
 		}
-		err = g.closeOwned()
+		err = errors.Join(err, g.closeOwned())
 	})
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -208,4 +209,76 @@ func TestFailedRevocationsAreRetriedAndCounted(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.guard.Close(context.Background()))
 	require.EqualValues(t, 1, f.guard.Stats().RevokeLost)
+}
+
+// countingIssuer counts the credentials issued per audience.
+type countingIssuer struct {
+	creds.Issuer
+	mu     sync.Mutex
+	issued map[string]int
+}
+
+func (c *countingIssuer) Issue(ctx context.Context, r creds.Request) (*creds.Credential, error) {
+	c.mu.Lock()
+	c.issued[r.Audience]++
+	c.mu.Unlock()
+	return c.Issuer.Issue(ctx, r)
+}
+
+func (c *countingIssuer) count(aud string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.issued[aud]
+}
+
+// A task's credential is renewed only while the task lives and its calls
+// use it: one whose task expired, or that no call took for two of its
+// lifetimes, is let expire instead of being minted anew until Task.End.
+// Another task's credential in use is renewed meanwhile, which shows the
+// refresher ran. Closing the guard revokes what tasks never ended hold.
+func TestTaskCredentialsAreNotRenewedForIdleOrExpiredTasks(t *testing.T) {
+	const quietAud, busyAud = "https://quiet.example.com", "https://docs.example.com"
+	dec := deciderFunc(func(_ context.Context, in *authz.Input) (authz.Decision, error) {
+		aud, ttl := busyAud, 30
+		if in.Task.ID == "quiet" {
+			aud, ttl = quietAud, 10
+		}
+		return authz.Decision{Allow: true, Credential: authz.CredentialGrant{Audience: aud, TTLSeconds: ttl, Reuse: authz.ReuseTask}}, nil
+	})
+	for _, tc := range []struct {
+		name    string
+		expires time.Duration // the quiet task's expiry; 0: none
+		advance time.Duration // past half of the busy credential's 30s
+	}{
+		{name: "expired task", expires: 5 * time.Second, advance: 16 * time.Second},
+		{name: "idle task", advance: 21 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			iss := &countingIssuer{Issuer: f.minter, issued: map[string]int{}}
+			g, err := toolguard.New(context.Background(), toolguard.WithIdentity(f.id), toolguard.WithIssuer(iss),
+				toolguard.WithDecider(dec), toolguard.WithTracerProvider(f.tp), toolguard.WithSink(f.sink), toolguard.WithClock(f.now.Now))
+			require.NoError(t, err)
+			var p probe
+			fetch := wrap(t, g, fetchTool, p.fn)
+			quiet := &toolguard.Task{ID: "quiet"}
+			if tc.expires > 0 {
+				quiet.ExpiresAt = f.now.Now().Add(tc.expires)
+			}
+			_, err = fetch(toolguard.WithTask(context.Background(), quiet), DocArgs{URL: "https://docs.example.com/"})
+			require.NoError(t, err)
+			_, err = fetch(toolguard.WithTask(context.Background(), &toolguard.Task{ID: "busy"}), DocArgs{URL: "https://docs.example.com/"})
+			require.NoError(t, err)
+			busyCred := p.cred
+
+			f.now.Advance(tc.advance)
+			require.Eventually(t, func() bool { return iss.count(busyAud) == 2 }, 10*time.Second, 20*time.Millisecond, "the busy task's credential is renewed")
+			require.Equal(t, 1, iss.count(quietAud), "the quiet task's credential is not")
+
+			require.NoError(t, g.Close(context.Background()))
+			verifier := f.minter.Verifier(creds.WithVerifierClock(f.now.Now))
+			_, err = verifier.Verify(context.Background(), busyCred.Token(), busyCred.Audience)
+			require.ErrorIs(t, err, creds.ErrRevoked, "closing the guard revokes the task's credentials")
+		})
+	}
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +26,7 @@ type sharedCred struct {
 	cur     atomic.Pointer[creds.Credential]
 	retired []*creds.Credential // guarded by the task's mu
 	task    *Task
+	used    atomic.Int64 // when a call last took it, Unix nanoseconds of the guard's clock
 }
 
 // End ends the task: every credential its calls shared is revoked (retried
@@ -45,16 +46,7 @@ func (t *Task) End(ctx context.Context) error {
 	t.mu.Unlock()
 	var errs error
 	for _, sc := range all {
-		sc.g.shared.Delete(sc)
-		t.mu.Lock()
-		list := append(sc.retired, sc.cur.Load())
-		sc.retired = nil
-		t.mu.Unlock()
-		for _, c := range list {
-			if c != nil && c.ExpiresAt.After(sc.g.now()) {
-				errs = errors.Join(errs, sc.g.revoker.revoke(ctx, c))
-			}
-		}
+		errs = errors.Join(errs, sc.revokeAll(ctx))
 	}
 	return errs
 }
@@ -62,6 +54,23 @@ func (t *Task) End(ctx context.Context) error {
 // appendSharedKey writes what a task's shared credential is issued for:
 // each part as a JSON string, so no two requests write the same key (the
 // scopes ["a b"] are not ["a", "b"], nor is a delegation chain).
+// revokeAll stops the guard refreshing sc and revokes every credential of
+// it that is still live (Task.End, Guard.Close).
+func (sc *sharedCred) revokeAll(ctx context.Context) error {
+	sc.g.shared.Delete(sc)
+	sc.task.mu.Lock()
+	list := append(sc.retired, sc.cur.Load())
+	sc.retired = nil
+	sc.task.mu.Unlock()
+	var errs error
+	for _, c := range list {
+		if c != nil && c.ExpiresAt.After(sc.g.now()) {
+			errs = errors.Join(errs, sc.g.revoker.revoke(ctx, c))
+		}
+	}
+	return errs
+}
+
 func appendSharedKey(b []byte, r creds.Request) []byte {
 	b = jsonenc.AppendString(b, r.Subject)
 	b = jsonenc.AppendString(b, r.Audience)
@@ -98,7 +107,9 @@ func (g *Guard) sharedCredential(ctx context.Context, t *Task, r creds.Request) 
 		g.shared.Store(sc, struct{}{})
 	}
 	t.mu.Unlock()
-	if c := sc.cur.Load(); c != nil && g.now().Add(time.Second).Before(c.ExpiresAt) {
+	now := g.now()
+	sc.used.Store(now.UnixNano())
+	if c := sc.cur.Load(); c != nil && now.Add(time.Second).Before(c.ExpiresAt) {
 		return c, false, nil
 	}
 	if c, err = g.issueChecked(ctx, r); err != nil {
@@ -142,14 +153,28 @@ func (sc *sharedCred) swap(c *creds.Credential) bool {
 	if sc.task.ended {
 		return false
 	}
+	// Calls may still hold the one replaced; it is revoked with the task.
+	// Those that expired meanwhile need no revoking and are let go.
+	now := sc.g.now()
+	sc.retired = slices.DeleteFunc(sc.retired, func(r *creds.Credential) bool { return !now.Before(r.ExpiresAt) })
 	if old := sc.cur.Swap(c); old != nil {
 		sc.retired = append(sc.retired, old)
 	}
 	return true
 }
 
-// refreshShared renews, off the hot path, every shared credential past half
-// of its lifetime.
+// idle reports whether sc should be let expire rather than renewed: its task
+// has expired (every call under it is denied), or no call took it for two
+// lifetimes of its current credential c. A later call issues afresh.
+func (sc *sharedCred) idle(now time.Time, c *creds.Credential) bool {
+	if exp := sc.task.ExpiresAt; !exp.IsZero() && !now.Before(exp) {
+		return true
+	}
+	return now.Sub(time.Unix(0, sc.used.Load())) > 2*c.TTL()
+}
+
+// refreshShared renews, off the hot path, every shared credential in use
+// past half of its lifetime.
 func (g *Guard) refreshShared(ctx context.Context, wg *sync.WaitGroup) {
 	defer wg.Done()
 	tick := time.NewTicker(time.Second)
@@ -164,7 +189,7 @@ func (g *Guard) refreshShared(ctx context.Context, wg *sync.WaitGroup) {
 		g.shared.Range(func(k, _ any) bool {
 			sc := k.(*sharedCred)
 			c := sc.cur.Load()
-			if c == nil || now.Before(c.IssuedAt.Add(c.TTL()/2)) {
+			if c == nil || now.Before(c.IssuedAt.Add(c.TTL()/2)) || sc.idle(now, c) {
 				return true
 			}
 			fresh, err := g.issueChecked(ctx, sc.req)
