@@ -38,11 +38,11 @@ type memoKey struct {
 	tool    Tool
 }
 
-// memoSeed is an immutable set of rule values; a new one replaces it.
+// memoSeed is an immutable set of rule values, both slices indexed like
+// ruleMemo.paths; a new one replaces it.
 type memoSeed struct {
-	refs []ast.Ref
 	vals []*ast.Term // nil: the rule is undefined
-	has  []bool      // indexed like ruleMemo.paths
+	has  []bool      // whether vals[i] is known
 }
 
 // memoMaxKeys bounds the memory one revision's memo may take: past it the
@@ -71,8 +71,10 @@ func (m *ruleMemo) cache(k memoKey) *memoCache {
 	m.mu.RUnlock()
 	vc := &memoCache{VirtualCache: topdown.NewVirtualCache(), memo: m, seed: seed}
 	if seed != nil {
-		for i, r := range seed.refs {
-			vc.VirtualCache.Put(r, seed.vals[i])
+		for i, known := range seed.has {
+			if known {
+				vc.VirtualCache.Put(m.paths[i], seed.vals[i])
+			}
 		}
 	}
 	return vc
@@ -88,34 +90,27 @@ func (m *ruleMemo) learn(k memoKey, c *memoCache) {
 	// Merge onto the seed as it is now: another evaluation may have learnt
 	// in the meantime.
 	old := m.seeds[k]
-	next := &memoSeed{has: make([]bool, len(m.paths))}
+	next := &memoSeed{vals: make([]*ast.Term, len(m.paths)), has: make([]bool, len(m.paths))}
 	if old != nil {
-		next.refs = append(next.refs, old.refs...)
-		next.vals = append(next.vals, old.vals...)
+		copy(next.vals, old.vals)
 		copy(next.has, old.has)
 	}
+	added := 0
 	for _, f := range c.found {
 		if next.has[f.index] {
 			continue
 		}
 		next.has[f.index] = true
-		next.refs = append(next.refs, m.paths[f.index])
-		next.vals = append(next.vals, f.val)
+		next.vals[f.index] = f.val
+		added++
 	}
-	if len(next.refs) == len(seedRefs(old)) {
+	if added == 0 {
 		return
 	}
 	if old == nil && len(m.seeds) >= memoMaxKeys {
 		clear(m.seeds)
 	}
 	m.seeds[k] = next
-}
-
-func seedRefs(s *memoSeed) []ast.Ref {
-	if s == nil {
-		return nil
-	}
-	return s.refs
 }
 
 // index is the memoized path ref is, or -1.
