@@ -164,10 +164,7 @@ func (s *signedAssertions) Assertion(ctx context.Context, audience string) (stri
 	// A fresh jti each time: servers (Hydra among them) refuse an assertion
 	// whose jti they have seen, which is what stops a captured one from being
 	// replayed.
-	id, err := newTokenID()
-	if err != nil {
-		return "", fmt.Errorf("creds: assertion: %w", err)
-	}
+	id := newTokenID()
 	iat := time.Unix(s.now().Unix(), 0)
 	tok, err := jwt.Signed(s.signer).Claims(jwt.Claims{
 		Issuer:   s.issuer,

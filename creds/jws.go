@@ -3,8 +3,8 @@ package creds
 import (
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/json"
-	"fmt"
+
+	"github.com/ztagent/ztagent/internal/jsonenc"
 )
 
 // compactSigner writes JWS compact serializations (RFC 7515 section 7.1)
@@ -20,16 +20,15 @@ type compactSigner struct {
 	header string             // base64url of the protected header, and the "."
 }
 
-func newCompactSigner(key ed25519.PrivateKey, kid, typ string) (*compactSigner, error) {
-	h, err := json.Marshal(struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-		Typ string `json:"typ"`
-	}{"EdDSA", kid, typ})
-	if err != nil {
-		return nil, fmt.Errorf("jws header: %w", err)
-	}
-	return &compactSigner{key: key, header: base64.RawURLEncoding.EncodeToString(h) + "."}, nil
+func newCompactSigner(key ed25519.PrivateKey, kid, typ string) *compactSigner {
+	// {"alg":"EdDSA","kid":…,"typ":…}, as json.Marshal of the three strings
+	// would write it; appending cannot fail, so neither can this.
+	h := []byte(`{"alg":"EdDSA","kid":`)
+	h = jsonenc.AppendString(h, kid)
+	h = append(h, `,"typ":`...)
+	h = jsonenc.AppendString(h, typ)
+	h = append(h, '}')
+	return &compactSigner{key: key, header: base64.RawURLEncoding.EncodeToString(h) + "."}
 }
 
 // sign returns header.payload.signature for a JSON payload.

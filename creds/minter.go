@@ -78,10 +78,6 @@ func NewMinter(opts ...MinterOption) (*Minter, error) {
 		return nil, fmt.Errorf("creds: minter: key thumbprint: %w", err)
 	}
 	kid := base64.RawURLEncoding.EncodeToString(tp)
-	signer, err := newCompactSigner(cfg.key, kid, tokenType)
-	if err != nil {
-		return nil, fmt.Errorf("creds: minter: signer: %w", err)
-	}
 	return &Minter{
 		issuer:     cfg.issuer,
 		maxTTL:     cfg.maxTTL,
@@ -89,7 +85,7 @@ func NewMinter(opts ...MinterOption) (*Minter, error) {
 		now:        cfg.now,
 		pub:        pub,
 		keyID:      kid,
-		signer:     signer,
+		signer:     newCompactSigner(cfg.key, kid, tokenType),
 		ledger:     newLedger(),
 	}, nil
 }
@@ -103,10 +99,7 @@ func (m *Minter) Issue(ctx context.Context, r Request) (*Credential, error) {
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
-	id, err := newTokenID()
-	if err != nil {
-		return nil, err
-	}
+	id := newTokenID()
 	ttl := m.ttlFor(r.TTL)
 	// JWT NumericDates are whole seconds; truncating here keeps the
 	// Credential's times identical to the token's.
@@ -212,10 +205,10 @@ func (m *Minter) String() string {
 func (m *Minter) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(m.String())) }
 
 // newTokenID returns 128 random bits, base64url without padding.
-func newTokenID() (string, error) {
+func newTokenID() string {
 	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("creds: token id: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+	// Since Go 1.24 crypto/rand.Read never returns an error: it fills b or
+	// crashes the program.
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
