@@ -101,7 +101,10 @@ func newVerifier(keys keySource, issuer string, revocations RevocationChecker, o
 // WithReplayCheck was given. Errors wrap the package sentinels and never
 // include the token.
 func (v *Verifier) Verify(ctx context.Context, token, audience string) (*Claims, error) {
-	if audience == "" && v.usable() == nil {
+	if err := v.usable(); err != nil {
+		return nil, err
+	}
+	if audience == "" {
 		return nil, fmt.Errorf("creds: verify: no expected audience given: %w", ErrAudience)
 	}
 	return v.verify(ctx, token, audience)
@@ -120,7 +123,7 @@ func (v *Verifier) usable() error {
 
 // verify is Verify without the audience requirement: audience "" accepts any
 // single audience, which only introspection (that answers for every
-// audience) may ask for.
+// audience) may ask for. It checks usable itself, for introspection.
 func (v *Verifier) verify(ctx context.Context, token, audience string) (*Claims, error) {
 	if err := v.usable(); err != nil {
 		return nil, err

@@ -68,6 +68,28 @@ func TestUnusableVerifiersFailClosed(t *testing.T) {
 	}
 }
 
+// Verify's first refusals come in a fixed order: an unusable verifier says
+// so, whatever the audience; then a missing audience is ErrAudience, before
+// the context or the token is looked at.
+func TestVerifyErrorOrder(t *testing.T) {
+	m := newTestMinter(t, newFakeClock())
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	_, err := m.Verifier(WithLeeway(time.Hour)).Verify(context.Background(), "", "")
+	require.ErrorContains(t, err, "unusable verifier")
+	require.NotErrorIs(t, err, ErrAudience)
+	_, err = (&Verifier{}).Verify(context.Background(), "", "")
+	require.ErrorContains(t, err, "not configured")
+	require.NotErrorIs(t, err, ErrAudience)
+
+	_, err = m.Verifier().Verify(canceled, "not a token", "")
+	require.ErrorIs(t, err, ErrAudience)
+	require.NotErrorIs(t, err, context.Canceled)
+	_, err = m.Verifier().Verify(canceled, "not a token", "https://mail.example.com")
+	require.ErrorIs(t, err, context.Canceled)
+}
+
 func TestVerifyAccepts(t *testing.T) {
 	ctx := context.Background()
 	clk := newFakeClock()
