@@ -128,19 +128,13 @@ func failureMessage(code string) string {
 // rules are encoding/json's: unknown keys are ignored, null is the zero value,
 // any other type mismatch is an error.
 func parseDecision(v any) (Decision, *Error) {
-	var val ast.Value
-	switch x := v.(type) {
-	case *ast.Term:
-		val = x.Value
-	case ast.Value:
-		val = x
-	default:
-		conv, err := ast.InterfaceToValue(v)
-		if err != nil {
-			return Decision{}, &Error{Code: CodeBadDecision, Err: err}
-		}
-		val = conv
+	// evalRawTerm makes rego return the term itself; anything else means
+	// the query was evaluated without it.
+	t, ok := v.(*ast.Term)
+	if !ok {
+		return Decision{}, &Error{Code: CodeBadDecision, Err: fmt.Errorf("decision is a %T, want an *ast.Term", v)}
 	}
+	val := t.Value
 	doc, ok := val.(ast.Object)
 	if !ok {
 		return Decision{}, &Error{Code: CodeBadDecision, Err: fmt.Errorf("decision is %s, want an object", ast.ValueName(val))}
