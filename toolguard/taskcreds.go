@@ -154,9 +154,8 @@ func (sc *sharedCred) swap(c *creds.Credential) bool {
 		return false
 	}
 	// Calls may still hold the one replaced; it is revoked with the task.
-	// Those that expired meanwhile need no revoking and are let go.
-	now := sc.g.now()
-	sc.retired = slices.DeleteFunc(sc.retired, func(r *creds.Credential) bool { return !now.Before(r.ExpiresAt) })
+	// Those that expired before c was issued need no revoking and go.
+	sc.retired = slices.DeleteFunc(sc.retired, func(r *creds.Credential) bool { return !c.IssuedAt.Before(r.ExpiresAt) })
 	if old := sc.cur.Swap(c); old != nil {
 		sc.retired = append(sc.retired, old)
 	}
