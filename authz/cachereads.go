@@ -76,7 +76,9 @@ func agree(a, b []string) bool {
 	return true
 }
 
-// constPrefix is the leading string keys of a reference's path.
+// constPrefix is the leading string keys of a reference's path: the cut
+// ast.Ref.StringPrefix makes on the whole reference, as the keys the scans
+// compare rather than as terms.
 func constPrefix(ref ast.Ref) []string {
 	var out []string
 	for _, t := range ref {
@@ -91,37 +93,49 @@ func constPrefix(ref ast.Ref) []string {
 
 var objectGet = ast.MustParseRef("object.get")
 
-// objectGetOfInput matches object.get(input, <constant path>, default).
-func objectGetOfInput(c ast.Call) ([]string, bool) {
+// objectGetArgs matches object.get(base, path, default) with base a
+// variable or a reference and path one key or an array of keys, and returns
+// base as a reference and path's keys: base with the keys appended is what
+// the call reads. The linter and the read scans share it.
+func objectGetArgs(c []*ast.Term) (base ast.Ref, keys []*ast.Term, ok bool) {
 	if len(c) != 4 || c[0].Value.Compare(objectGet) != 0 {
-		return nil, false
+		return nil, nil, false
 	}
-	if !isInput(c[1]) {
-		return nil, false
+	switch v := c[1].Value.(type) {
+	case ast.Var:
+		base = ast.Ref{c[1]}
+	case ast.Ref:
+		base = v
+	default:
+		return nil, nil, false
 	}
 	switch p := c[2].Value.(type) {
 	case ast.String:
-		return []string{string(p)}, true
+		keys = c[2:3]
 	case *ast.Array:
-		out := make([]string, 0, p.Len())
+		keys = make([]*ast.Term, p.Len())
 		for i := range p.Len() {
-			s, ok := p.Elem(i).Value.(ast.String)
-			if !ok {
-				return nil, false
-			}
-			out = append(out, string(s))
+			keys[i] = p.Elem(i)
 		}
-		return out, true
+	default:
+		return nil, nil, false
 	}
-	return nil, false
+	return base, keys, true
 }
 
-func isInput(t *ast.Term) bool {
-	switch v := t.Value.(type) {
-	case ast.Var:
-		return v.Equal(ast.InputRootDocument.Value)
-	case ast.Ref:
-		return len(v) == 1 && v.HasPrefix(ast.InputRootRef)
+// objectGetOfInput matches object.get(input, <constant path>, default).
+func objectGetOfInput(c ast.Call) ([]string, bool) {
+	base, keys, ok := objectGetArgs(c)
+	if !ok || len(base) != 1 || !base.HasPrefix(ast.InputRootRef) {
+		return nil, false
 	}
-	return false
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		s, ok := k.Value.(ast.String)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, string(s))
+	}
+	return out, true
 }

@@ -147,37 +147,21 @@ func (l *linter) call(vis *ast.GenericVisitor, ts []*ast.Term) {
 	for _, t := range ts[1:] {
 		vis.Walk(t)
 	}
-	if ts[0].String() == ast.ObjectGet.Name && len(ts) == 4 {
-		l.objectGet(ts)
-	}
+	l.objectGet(ts)
 }
 
 // objectGet checks object.get(input..., path, default): the default policy
 // reads its facts this way, and a typo there is as silent as in a ref.
 func (l *linter) objectGet(ts []*ast.Term) {
-	var base ast.Ref
-	switch v := ts[1].Value.(type) {
-	case ast.Var:
-		base = ast.Ref{ts[1]}
-	case ast.Ref:
-		base = v
-	default:
+	base, keys, ok := objectGetArgs(ts)
+	if !ok {
 		return
 	}
 	r, ok := l.resolve(base)
 	if !ok {
 		return
 	}
-	switch p := ts[2].Value.(type) {
-	case ast.String:
-		r = r.Append(ts[2])
-	case *ast.Array:
-		for i := range p.Len() {
-			r = r.Append(p.Elem(i))
-		}
-	default:
-		return
-	}
+	r = r.Concat(keys)
 	l.check(ts[2].Location, r.String(), r)
 }
 
