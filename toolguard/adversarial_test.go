@@ -250,16 +250,6 @@ func resolverDialer(hosts map[string]string, guarded bool) func(ctx context.Cont
 	}
 }
 
-func grantingDecider(allowPrivate bool, hosts ...string) authz.Decider {
-	return deciderFunc(func(context.Context, *authz.Input) (authz.Decision, error) {
-		return authz.Decision{
-			Allow:      true,
-			Credential: authz.CredentialGrant{Audience: "urn:test", TTLSeconds: 10},
-			Egress:     authz.Egress{Hosts: hosts, AllowPrivate: allowPrivate},
-		}, nil
-	})
-}
-
 // fetchWith runs one guarded call whose tool GETs target with client.
 func fetchWith(t *testing.T, dec authz.Decider, client *http.Client, target string) error {
 	t.Helper()

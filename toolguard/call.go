@@ -128,7 +128,6 @@ func (c *call) authorize(ctx context.Context, argsErr error) *DeniedError {
 
 func (c *call) identify() *DeniedError {
 	svid, err := c.svid, c.svidErr
-	c.svid = nil // set again only once it passes
 	switch {
 	case errors.Is(err, identity.ErrExpired):
 		return deny(c.tool, c.id, CodeIdentityExpired, "the agent's SVID has expired", err)
@@ -142,7 +141,6 @@ func (c *call) identify() *DeniedError {
 	if now := c.g.now(); !now.Before(leaf.NotAfter) || now.Before(leaf.NotBefore) {
 		return deny(c.tool, c.id, CodeIdentityExpired, "the agent's SVID is outside its validity period", nil)
 	}
-	c.svid = svid
 	if !c.spanHasID { // not valid yet when the call started, valid now
 		c.span.SetIdentity(c.who.subject, c.who.serial, leaf.NotAfter)
 	}
@@ -167,7 +165,7 @@ func (c *call) buildInput(ctx context.Context, dests []authz.Destination) {
 		Task:      authz.Task{Scopes: []string{}},
 		Tool:      authz.Tool{Name: c.tool.Name, Effect: string(c.tool.Effect), Risk: string(c.tool.Risk)},
 		Call:      authz.Call{ID: c.id, Args: c.args.raw, ArgsDigest: c.args.digest, Destinations: dests},
-		Context:   authz.Context{ConversationID: audit.ConversationID(ctx), Taint: []string{}},
+		Context:   authz.Context{ConversationID: c.rec.ConversationID, Taint: []string{}},
 		Time:      c.g.now().UTC(),
 	}
 	if t := task(ctx); t != nil {

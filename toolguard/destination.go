@@ -151,7 +151,7 @@ var hostProfile = idna.New(
 
 func canonicalURL(raw string) (authz.Destination, error) {
 	raw = strings.TrimSpace(raw)
-	if i := strings.IndexFunc(raw, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' || r == ' ' }); i >= 0 {
+	if i := strings.IndexFunc(raw, func(r rune) bool { return isControlOrBackslash(r) || r == ' ' }); i >= 0 {
 		// Browsers strip tabs and newlines and read '\' as '/'; Go does
 		// not. Two parsers reading one string differently is how a check
 		// and a request disagree, so neither reading is guessed.
@@ -308,7 +308,7 @@ func argvDestination(v string) (authz.Destination, error) {
 // outside root after cleaning. filepath.Rel compares whole path elements, so
 // /srv/data2 is not under /srv/data however the strings share a prefix.
 func lexicalPath(root, p string) (full, rel string, err error) {
-	if p == "" || strings.IndexFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+	if p == "" || strings.IndexFunc(p, isControl) >= 0 {
 		return "", "", errors.New("empty path or control characters in path")
 	}
 	for _, part := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
@@ -324,8 +324,8 @@ func lexicalPath(root, p string) (full, rel string, err error) {
 	if !filepath.IsAbs(full) {
 		full = filepath.Join(root, full)
 	}
-	rel, err = filepath.Rel(root, full)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+	rel, ok := relWithin(root, full)
+	if !ok {
 		return "", "", fmt.Errorf("path is outside %s", root)
 	}
 	return full, rel, nil
@@ -352,5 +352,8 @@ func resolvePath(root, p string) (authz.Destination, error) {
 	return authz.Destination{Kind: "path", Path: full}, nil
 }
 
+// isControl reports the ASCII control characters, DEL included.
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
 // isControlOrBackslash reports runes that parsers disagree on in a URL path.
-func isControlOrBackslash(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }
+func isControlOrBackslash(r rune) bool { return isControl(r) || r == '\\' }

@@ -57,6 +57,12 @@ func ReadFile(ctx context.Context, name string) ([]byte, error) {
 
 // within reports whether p is dir or below it, comparing whole elements.
 func within(dir, p string) bool {
+	_, ok := relWithin(dir, p)
+	return ok
+}
+
+// relWithin is p relative to dir, if p is dir or below it.
+func relWithin(dir, p string) (string, bool) {
 	rel, err := filepath.Rel(dir, p)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+	return rel, err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }

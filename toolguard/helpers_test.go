@@ -198,14 +198,14 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 	return b
 }
 
-// toolguardDeciderGranting allows every call and grants egress to hosts.
-func toolguardDeciderGranting(t *testing.T, hosts ...string) authz.Decider {
-	t.Helper()
+// grantingDecider allows every call and grants egress to hosts, private
+// addresses too when allowPrivate.
+func grantingDecider(allowPrivate bool, hosts ...string) authz.Decider {
 	return deciderFunc(func(context.Context, *authz.Input) (authz.Decision, error) {
 		return authz.Decision{
 			Allow:      true,
 			Credential: authz.CredentialGrant{Audience: "urn:test", TTLSeconds: 10},
-			Egress:     authz.Egress{Hosts: hosts},
+			Egress:     authz.Egress{Hosts: hosts, AllowPrivate: allowPrivate},
 		}, nil
 	})
 }

@@ -21,7 +21,7 @@ func TestTransportPropagatesTraceContext(t *testing.T) {
 	}))
 	defer srv.Close()
 	client := &http.Client{Transport: toolguard.Transport(srv.Client().Transport)}
-	f := newFixture(t, toolguard.WithDecider(toolguardDeciderGranting(t, "127.0.0.1")))
+	f := newFixture(t, toolguard.WithDecider(grantingDecider(false, "127.0.0.1")))
 	fetch, err := toolguard.Wrap(f.guard, toolguard.Tool{Name: "fetch", Effect: toolguard.Read}, func(ctx context.Context, _ DocArgs) (string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
 		if err != nil {

@@ -108,6 +108,6 @@ func TestTransportLimitsEgressToGrantedHosts(t *testing.T) {
 	require.ErrorContains(t, err, "not made within a guarded call")
 
 	// Inside one, the granted host is reached, and a redirect elsewhere is refused.
-	err = fetchWith(t, toolguardDeciderGranting(t, "127.0.0.1"), client, srv.URL)
+	err = fetchWith(t, grantingDecider(false, "127.0.0.1"), client, srv.URL)
 	require.ErrorContains(t, err, "egress to 127.0.0.2 refused")
 }
