@@ -79,13 +79,16 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 	if in == nil {
 		return e.refuse(ctx, p, &Error{Code: CodeNilInput, Err: errors.New("input is nil")})
 	}
+	// Checked once, before the cache: a caller that gave up gets no
+	// decision, cached or not. The timeout below starts from a context that
+	// was not done; evaluate sees anything that happens after.
+	if err := ctx.Err(); err != nil {
+		return e.refuse(ctx, p, contextError(err))
+	}
 	sh := e.shadow.Load() // once: the cache decision and the shadow evaluation must agree
 	cache := e.cacheOf(p, sh)
 	var key [sha256.Size]byte
 	if cache != nil {
-		if err := ctx.Err(); err != nil {
-			return fail(p, contextError(err))
-		}
 		key = cache.key(in)
 		if d, ok := cache.get(&key, in.Time); ok {
 			return d, nil
@@ -93,9 +96,6 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	if err := ctx.Err(); err != nil {
-		return e.refuse(ctx, p, contextError(err))
-	}
 	value, err := e.inputValue(in)
 	if err != nil {
 		return e.refuse(ctx, p, &Error{Code: CodeBadInput, Err: err})
