@@ -59,7 +59,8 @@ type Call struct {
 }
 
 // Destination is where a call reaches, derived from the arguments by code and
-// already canonical (punycode host, cleaned path).
+// already canonical (punycode host, cleaned path). A URL's Path is
+// percent-decoded ("/a%20b" is "/a b"), as the server reads it.
 type Destination struct {
 	Kind    string `json:"kind"` // "url" | "path" | "email" | "argv"
 	Scheme  string `json:"scheme,omitempty"`

@@ -188,6 +188,12 @@ func canonicalURL(raw string) (authz.Destination, error) {
 	} else if strings.HasSuffix(u.Host, ":") {
 		return authz.Destination{}, errors.New("empty port")
 	}
+	if hidesSeparator(u.EscapedPath()) {
+		// "/public%2F..%2Fadmin": a server that routes on the raw path
+		// reaches /admin…, one that decodes first reaches /public, and the
+		// policy can judge only one of them.
+		return authz.Destination{}, errors.New("URL path percent-encodes '/', '\\' or '.'")
+	}
 	p := "/"
 	if u.Path != "" {
 		p = path.Clean("/" + u.Path)
@@ -353,6 +359,23 @@ func resolvePath(root, p string) (authz.Destination, error) {
 }
 
 // isControl reports the ASCII control characters, DEL included.
+// hidesSeparator reports whether an escaped URL path percent-encodes a
+// character that shapes the path itself: '/', '\\' or '.'. No encoder
+// needs to (url.PathEscape leaves '/' and '.' as they are), so only a
+// path built to be read two ways does.
+func hidesSeparator(escaped string) bool {
+	for i := 0; i+2 < len(escaped); i++ {
+		if escaped[i] != '%' {
+			continue
+		}
+		switch strings.ToLower(escaped[i+1 : i+3]) {
+		case "2f", "5c", "2e":
+			return true
+		}
+	}
+	return false
+}
+
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // isControlOrBackslash reports runes that parsers disagree on in a URL path.
