@@ -92,7 +92,8 @@ func RedactArgs(args json.RawMessage, redact []string, hmacKey []byte) (map[stri
 // an array element and "*" every key or element; any other segment that meets
 // an array applies to each element, because the safe reading of an unclear
 // path is the one that hides more. Arrays and objects not on a path are copied
-// untouched. Keys that contain dots are matched too ("api.key" in "api.key").
+// untouched. Keys that contain dots are matched too ("api.key" in "api.key"),
+// and a path with white space around it is read both as written and trimmed.
 // Paths that name nothing are ignored: a policy may list fields some calls
 // lack. On error nothing is returned, so no value escapes a failed redaction.
 func (a *ArgsRecorder) Record(args json.RawMessage, redact []string) (map[string]any, error) {
@@ -152,19 +153,25 @@ func decodeArgs(args []byte) (any, error) {
 }
 
 // argPaths reads one redact entry as every argument path it can mean. The
-// literal reading is kept beside the stripped one: an argument may itself be
-// called "call", and redacting both is the safe choice.
+// literal reading is kept beside the others: an argument may itself be called
+// "call", " body" or "" (JSON allows any key), and redacting every reading is
+// the safe choice.
 func argPaths(p string) [][]string {
-	p = strings.TrimSpace(p)
+	paths := argPathsOf(p, nil)
+	if t := strings.TrimSpace(p); t != p {
+		paths = argPathsOf(t, paths)
+	}
+	return paths
+}
+
+func argPathsOf(p string, paths [][]string) [][]string {
 	switch {
-	case p == "":
-		return nil
 	case p == argsPathPrefix:
-		return [][]string{{"*"}}
+		return append(paths, []string{"*"})
 	case strings.HasPrefix(p, argsPathPrefix+"."):
-		return [][]string{strings.Split(strings.TrimPrefix(p, argsPathPrefix+"."), "."), strings.Split(p, ".")}
+		return append(paths, strings.Split(strings.TrimPrefix(p, argsPathPrefix+"."), "."), strings.Split(p, "."))
 	default:
-		return [][]string{strings.Split(p, ".")}
+		return append(paths, strings.Split(p, "."))
 	}
 }
 
