@@ -88,13 +88,25 @@ func testEngine(t *testing.T) *authz.Engine {
 
 func newFixture(t *testing.T, opts ...toolguard.Option) *fixture {
 	t.Helper()
+	return newFixtureAt(t, nil, opts...)
+}
+
+// newFixtureAt builds the fixture on the clock now (f.now's fake clock when
+// nil). The guard, the minter and the dev identity read that one clock: a
+// guard on real time with a minter on the fake one would see every
+// credential expired once real time passes the fake one.
+func newFixtureAt(t *testing.T, now func() time.Time, opts ...toolguard.Option) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	f := &fixture{spans: tracetest.NewSpanRecorder(), sink: &memSink{}, now: newClock()}
+	if now == nil {
+		now = f.now.Now
+	}
 	var err error
-	f.id, err = identity.NewDevSource(ctx, identity.WithWorkloadPath("/agent/test"), identity.WithClock(f.now.Now))
+	f.id, err = identity.NewDevSource(ctx, identity.WithWorkloadPath("/agent/test"), identity.WithClock(now))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = f.id.Close() })
-	f.minter, err = creds.NewMinter(creds.WithClock(f.now.Now))
+	f.minter, err = creds.NewMinter(creds.WithClock(now))
 	require.NoError(t, err)
 	f.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(f.spans))
 	t.Cleanup(func() { _ = f.tp.Shutdown(context.Background()) })
@@ -104,7 +116,7 @@ func newFixture(t *testing.T, opts ...toolguard.Option) *fixture {
 		toolguard.WithDecider(testEngine(t)),
 		toolguard.WithTracerProvider(f.tp),
 		toolguard.WithSink(f.sink),
-		toolguard.WithClock(f.now.Now),
+		toolguard.WithClock(now),
 	}
 	f.guard, err = toolguard.New(ctx, append(base, opts...)...)
 	require.NoError(t, err)

@@ -25,7 +25,7 @@ func TestGuardedCallWithSPIREIdentity(t *testing.T) {
 	require.NoError(t, err)
 	defer src.Close()
 
-	f := newFixture(t, toolguard.WithIdentity(src), toolguard.WithClock(time.Now))
+	f := newFixtureAt(t, time.Now, toolguard.WithIdentity(src))
 	var p probe
 	fetch := wrap(t, f.guard, fetchTool, p.fn)
 	_, err = fetch(context.Background(), DocArgs{URL: "https://docs.example.com/"})
@@ -48,7 +48,7 @@ func TestGuardedCallWithSPIREIdentity(t *testing.T) {
 	require.Contains(t, attrs, attribute.String("ztagent.svid.serial", rec.SVIDSerial))
 
 	// Past the SVID's NotAfter (by the guard's clock) the call is denied.
-	late := newFixture(t, toolguard.WithIdentity(src), toolguard.WithClock(func() time.Time { return time.Now().Add(2 * time.Minute) }))
+	late := newFixtureAt(t, func() time.Time { return time.Now().Add(2 * time.Minute) }, toolguard.WithIdentity(src))
 	lateFetch := wrap(t, late.guard, fetchTool, p.fn)
 	_, err = lateFetch(context.Background(), DocArgs{URL: "https://docs.example.com/"})
 	requireDenied(t, err, toolguard.CodeIdentityExpired)
