@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
@@ -215,6 +216,17 @@ func canonicalEmail(raw string) (authz.Destination, error) {
 	if at <= 0 {
 		return authz.Destination{}, errors.New("not an email address")
 	}
+	// Mail parsers disagree on quoted local parts ("x@evil"@example.com
+	// reaches evil for one that splits at the first '@'), on source routes
+	// and on the percent hack (x%evil@relay is relayed to evil by old MTAs),
+	// and a display name can hold a second address. A plain address has
+	// one reading, so only that is accepted.
+	if !plainLocalPart(a.Address[:at]) {
+		return authz.Destination{}, errors.New("email local part is quoted or has '@', '%', '!' or other special characters")
+	}
+	if strings.ContainsRune(a.Name, '@') {
+		return authz.Destination{}, errors.New("email display name contains '@'")
+	}
 	domain, err := canonicalHost(a.Address[at+1:])
 	if err != nil {
 		return authz.Destination{}, err
@@ -359,6 +371,24 @@ func resolvePath(root, p string) (authz.Destination, error) {
 }
 
 // isControl reports the ASCII control characters, DEL included.
+// plainLocalPart reports whether local is an RFC 5322 dot-atom without '%'
+// and '!' (the routing characters), UTF-8 letters allowed (RFC 6531).
+func plainLocalPart(local string) bool {
+	if local == "" || local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
+		return false
+	}
+	for _, r := range local {
+		switch {
+		case r >= 0x80 && unicode.IsPrint(r),
+			'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9',
+			strings.ContainsRune("#$&'*+-/=?^_`{|}~.", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // hidesSeparator reports whether an escaped URL path percent-encodes a
 // character that shapes the path itself: '/', '\\' or '.'. No encoder
 // needs to (url.PathEscape leaves '/' and '.' as they are), so only a

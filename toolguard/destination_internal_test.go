@@ -88,7 +88,18 @@ func TestCanonicalEmail(t *testing.T) {
 	d, err := canonicalEmail("Bob <bob@Mail.Example.COM>")
 	require.NoError(t, err)
 	require.Equal(t, authz.Destination{Kind: "email", Host: "mail.example.com", Address: "bob@mail.example.com"}, d)
-	for _, in := range []string{"", "bob", "bob@", "bob@[127.0.0.1]", "bob@0x7f.1", "a@b@evil.example, c@example.com"} {
+	for _, in := range []string{"o'brien+tag@example.com", "Ünal <ünal@bücher.example>", "a.b-c_d@example.com"} {
+		_, err := canonicalEmail(in)
+		require.NoError(t, err, in)
+	}
+	for _, in := range []string{
+		"", "bob", "bob@", "bob@[127.0.0.1]", "bob@0x7f.1", "a@b@evil.example, c@example.com",
+		// Addresses that mail parsers read two ways.
+		`"evil@attacker.example"@example.com`, `"bob smith"@example.com`,
+		"evil%attacker.example@example.com", "attacker.example!evil@example.com",
+		`"bob@example.com" <evil@attacker.example>`, "=?utf-8?q?evil=40attacker.example?= <bob@example.com>",
+		".bob@example.com", "bob.@example.com", "bo..b@example.com",
+	} {
 		_, err := canonicalEmail(in)
 		require.Error(t, err, in)
 	}
