@@ -190,7 +190,7 @@ func canonicalURL(raw string) (authz.Destination, error) {
 		return authz.Destination{}, errors.New("empty port")
 	}
 	if hidesSeparator(u.EscapedPath()) {
-		// "/public%2F..%2Fadmin": a server that routes on the raw path
+		// "/admin%2F..%2Fpublic": a server that routes on the raw path
 		// reaches /admin…, one that decodes first reaches /public, and the
 		// policy can judge only one of them.
 		return authz.Destination{}, errors.New("URL path percent-encodes '/', '\\' or '.'")
@@ -201,8 +201,9 @@ func canonicalURL(raw string) (authz.Destination, error) {
 	}
 	// Percent-encoded controls (%00, %0a…) decode into the path: a server
 	// may truncate or split there, so the policy would judge another path.
-	if strings.IndexFunc(p, isControlOrBackslash) >= 0 {
-		return authz.Destination{}, errors.New("URL path contains encoded control characters or '\\'")
+	// ('\', literal or encoded, was refused above.)
+	if strings.IndexFunc(p, isControl) >= 0 {
+		return authz.Destination{}, errors.New("URL path contains encoded control characters")
 	}
 	return authz.Destination{Kind: "url", Scheme: scheme, Host: host, Port: port, Path: p}, nil
 }
