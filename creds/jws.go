@@ -21,7 +21,7 @@ type compactSigner struct {
 }
 
 func newCompactSigner(key ed25519.PrivateKey, kid, typ string) *compactSigner {
-	// {"alg":"EdDSA","kid":…,"typ":…}, as json.Marshal of the three strings
+	// {"alg":"EdDSA","kid":…,"typ":…}, as jsonenc.Marshal of the three strings
 	// would write it; appending cannot fail, so neither can this.
 	h := []byte(`{"alg":"EdDSA","kid":`)
 	h = jsonenc.AppendString(h, kid)

@@ -22,14 +22,9 @@ import (
 // names, so that publishing the revocation list reads only them.
 type ledger struct {
 	mu      sync.RWMutex
-	entries map[idKey]int64      // forgetAt, Unix nanoseconds
-	revoked map[idKey]revocation // the revoked entries
+	entries map[idKey]int64  // forgetAt, Unix nanoseconds
+	revoked map[idKey]string // the revoked entries' ids; pruned with entries
 	queue   forgetQueue
-}
-
-type revocation struct {
-	id       string
-	forgetAt int64 // Unix nanoseconds
 }
 
 // idKey is an id as the ledger and the replay cache store it: the 16 bytes
@@ -59,7 +54,7 @@ func keyOf(id string) idKey {
 }
 
 func newLedger() *ledger {
-	return &ledger{entries: make(map[idKey]int64), revoked: make(map[idKey]revocation)}
+	return &ledger{entries: make(map[idKey]int64), revoked: make(map[idKey]string)}
 }
 
 // add records a new id, to be forgotten at forgetAt (its token's exp plus
@@ -86,9 +81,9 @@ func (l *ledger) revoke(id string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.pruneLocked(now)
-	at, ok := l.entries[k]
+	_, ok := l.entries[k]
 	if ok {
-		l.revoked[k] = revocation{id: id, forgetAt: at}
+		l.revoked[k] = id
 	}
 	return ok
 }
@@ -114,9 +109,9 @@ func (l *ledger) revokedList(now time.Time) []revokedEntry {
 	defer l.mu.RUnlock()
 	out := make([]revokedEntry, 0, len(l.revoked))
 	t := nanos(now)
-	for _, r := range l.revoked {
-		if t < r.forgetAt {
-			out = append(out, revokedEntry{ID: r.id, Exp: time.Unix(0, r.forgetAt).Add(-maxLeeway)})
+	for k, id := range l.revoked {
+		if at := l.entries[k]; t < at {
+			out = append(out, revokedEntry{ID: id, Exp: time.Unix(0, at).Add(-maxLeeway)})
 		}
 	}
 	slices.SortFunc(out, func(a, b revokedEntry) int {
