@@ -129,13 +129,6 @@ func objectGetOfInput(c ast.Call) ([]string, bool) {
 	if !ok || len(base) != 1 || !base.HasPrefix(ast.InputRootRef) {
 		return nil, false
 	}
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		s, ok := k.Value.(ast.String)
-		if !ok {
-			return nil, false
-		}
-		out = append(out, string(s))
-	}
-	return out, true
+	out := constPrefix(keys) // a constant path: every key a string
+	return out, len(out) == len(keys)
 }

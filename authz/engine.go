@@ -140,11 +140,11 @@ func (e *Engine) CachedDecision(ctx context.Context, in *Input) (d Decision, ok 
 	return cache.get(&key, in.Time)
 }
 
-// cacheOf is p's decision cache, or nil when there is none or it is
-// bypassed: a shadow policy or decision logs must see every decision (see
-// WithDecisionCache).
+// cacheOf is p's decision cache, or nil when there is none (with decision
+// logs New builds none) or it is bypassed: a shadow policy must see every
+// decision (see WithDecisionCache).
 func (e *Engine) cacheOf(p *compiled, shadow *compiled) *decisionCache {
-	if p.cache == nil || e.dlog != nil || shadow != nil {
+	if p.cache == nil || shadow != nil {
 		return nil
 	}
 	return p.cache

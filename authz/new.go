@@ -38,13 +38,14 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		timeout:  cfg.timeout,
 		onReload: cfg.onReload,
 	}
-	if cfg.logs == nil { // decision logs bypass the cache: build none
-		e.settings.cacheSize = cfg.cacheSize
-	}
 	if cfg.lint {
 		e.settings.schemas = append([]ArgSchema{}, cfg.schemas...)
 	}
-	if cfg.logs != nil {
+	if cfg.logs == nil {
+		e.settings.cacheSize = cfg.cacheSize
+	} else {
+		// Decision logs must see every decision: no cache is built, the
+		// one place this rule is kept (cacheOf finds none).
 		dl, err := newDecisionLogger(*cfg.logs)
 		if err != nil {
 			return nil, err

@@ -2,7 +2,6 @@ package authz
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"hash"
 
 	"github.com/ztagent/ztagent/internal/digest"
@@ -23,15 +22,13 @@ func revision(modules []module, data []byte, query string) string {
 		writeField(h, m.source)
 	}
 	writeField(h, "data")
-	writeField(h, string(data))
+	writeField(h, data)
 	writeField(h, "query")
 	writeField(h, query)
 	return digest.Format(h.Sum(nil))
 }
 
-func writeField(h hash.Hash, s string) {
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-	h.Write(n[:])
-	h.Write([]byte(s))
+// writeField writes s length-prefixed, as the decision-cache key does.
+func writeField[S ~string | ~[]byte](h hash.Hash, s S) {
+	h.Write(appendStr(nil, s))
 }
