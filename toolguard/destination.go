@@ -152,7 +152,7 @@ var hostProfile = idna.New(
 
 func canonicalURL(raw string) (authz.Destination, error) {
 	raw = strings.TrimSpace(raw)
-	if i := strings.IndexFunc(raw, func(r rune) bool { return isControlOrBackslash(r) || r == ' ' }); i >= 0 {
+	if i := strings.IndexFunc(raw, func(r rune) bool { return isControl(r) || r == '\\' || r == ' ' }); i >= 0 {
 		// Browsers strip tabs and newlines and read '\' as '/'; Go does
 		// not. Two parsers reading one string differently is how a check
 		// and a request disagree, so neither reading is guessed.
@@ -335,7 +335,7 @@ func lexicalPath(root, p string) (full, rel string, err error) {
 			return "", "", errors.New("path contains '..'")
 		}
 	}
-	if l := strings.ToLower(p); strings.Contains(l, "%2e") || strings.Contains(l, "%2f") || strings.Contains(l, "%5c") {
+	if hidesSeparator(p) {
 		return "", "", errors.New("path contains percent-encoded dots or separators")
 	}
 	root = filepath.Clean(root)
@@ -371,7 +371,6 @@ func resolvePath(root, p string) (authz.Destination, error) {
 	return authz.Destination{Kind: "path", Path: full}, nil
 }
 
-// isControl reports the ASCII control characters, DEL included.
 // plainLocalPart reports whether local is an RFC 5322 dot-atom without '%'
 // and '!' (the routing characters), UTF-8 letters allowed (RFC 6531).
 func plainLocalPart(local string) bool {
@@ -390,24 +389,14 @@ func plainLocalPart(local string) bool {
 	return true
 }
 
-// hidesSeparator reports whether an escaped URL path percent-encodes a
-// character that shapes the path itself: '/', '\\' or '.'. No encoder
-// needs to (url.PathEscape leaves '/' and '.' as they are), so only a
-// path built to be read two ways does.
-func hidesSeparator(escaped string) bool {
-	for i := 0; i+2 < len(escaped); i++ {
-		if escaped[i] != '%' {
-			continue
-		}
-		switch strings.ToLower(escaped[i+1 : i+3]) {
-		case "2f", "5c", "2e":
-			return true
-		}
-	}
-	return false
+// hidesSeparator reports whether a path percent-encodes a character that
+// shapes the path itself: '/', '\\' or '.'. No encoder needs to
+// (url.PathEscape leaves '/' and '.' as they are), so only a path built to
+// be read two ways does: decoded by one reader and not by another.
+func hidesSeparator(p string) bool {
+	l := strings.ToLower(p)
+	return strings.Contains(l, "%2e") || strings.Contains(l, "%2f") || strings.Contains(l, "%5c")
 }
 
+// isControl reports the ASCII control characters, DEL included.
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
-
-// isControlOrBackslash reports runes that parsers disagree on in a URL path.
-func isControlOrBackslash(r rune) bool { return isControl(r) || r == '\\' }
