@@ -211,11 +211,17 @@ func TestFailedRevocationsAreRetriedAndCounted(t *testing.T) {
 	require.EqualValues(t, 1, f.guard.Stats().RevokeLost)
 }
 
-// countingIssuer counts the credentials issued per audience.
+// countingIssuer counts the credentials issued per audience, and revocations.
 type countingIssuer struct {
 	creds.Issuer
-	mu     sync.Mutex
-	issued map[string]int
+	mu      sync.Mutex
+	issued  map[string]int
+	revoked atomic.Int32
+}
+
+func (c *countingIssuer) Revoke(ctx context.Context, id string) error {
+	c.revoked.Add(1)
+	return c.Issuer.Revoke(ctx, id)
 }
 
 func (c *countingIssuer) Issue(ctx context.Context, r creds.Request) (*creds.Credential, error) {
@@ -281,4 +287,25 @@ func TestTaskCredentialsAreNotRenewedForIdleOrExpiredTasks(t *testing.T) {
 			require.ErrorIs(t, err, creds.ErrRevoked, "closing the guard revokes the task's credentials")
 		})
 	}
+}
+
+// Closing the guard revokes a task's credential; ending the task afterwards
+// does not revoke it again.
+func TestTaskEndAfterGuardCloseRevokesNothingTwice(t *testing.T) {
+	dec := deciderFunc(func(context.Context, *authz.Input) (authz.Decision, error) {
+		return authz.Decision{Allow: true, Credential: authz.CredentialGrant{Audience: "https://docs.example.com", TTLSeconds: 30, Reuse: authz.ReuseTask}}, nil
+	})
+	f := newFixture(t)
+	iss := &countingIssuer{Issuer: f.minter, issued: map[string]int{}}
+	g, err := toolguard.New(context.Background(), toolguard.WithIdentity(f.id), toolguard.WithIssuer(iss),
+		toolguard.WithDecider(dec), toolguard.WithTracerProvider(f.tp), toolguard.WithSink(f.sink), toolguard.WithClock(f.now.Now))
+	require.NoError(t, err)
+	var p probe
+	task := &toolguard.Task{ID: "t"}
+	_, err = wrap(t, g, fetchTool, p.fn)(toolguard.WithTask(context.Background(), task), DocArgs{URL: "https://docs.example.com/"})
+	require.NoError(t, err)
+	require.NoError(t, g.Close(context.Background()))
+	require.EqualValues(t, 1, iss.revoked.Load())
+	require.NoError(t, task.End(context.Background()))
+	require.EqualValues(t, 1, iss.revoked.Load(), "revoked once")
 }

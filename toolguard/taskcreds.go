@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ztagent/ztagent/creds"
-	"github.com/ztagent/ztagent/internal/jsonenc"
 )
 
 // CodeTaskEnded denies calls made under a task after Task.End.
@@ -51,15 +51,13 @@ func (t *Task) End(ctx context.Context) error {
 	return errs
 }
 
-// appendSharedKey writes what a task's shared credential is issued for:
-// each part as a JSON string, so no two requests write the same key (the
-// scopes ["a b"] are not ["a", "b"], nor is a delegation chain).
 // revokeAll stops the guard refreshing sc and revokes every credential of
-// it that is still live (Task.End, Guard.Close).
+// it that is still live (Task.End, Guard.Close). It takes them, so a second
+// revokeAll (Guard.Close, then Task.End) revokes nothing twice.
 func (sc *sharedCred) revokeAll(ctx context.Context) error {
 	sc.g.shared.Delete(sc)
 	sc.task.mu.Lock()
-	list := append(sc.retired, sc.cur.Load())
+	list := append(sc.retired, sc.cur.Swap(nil))
 	sc.retired = nil
 	sc.task.mu.Unlock()
 	var errs error
@@ -71,13 +69,18 @@ func (sc *sharedCred) revokeAll(ctx context.Context) error {
 	return errs
 }
 
+// appendSharedKey writes what a task's shared credential is issued for:
+// each part quoted, so no two requests write the same key (the scopes
+// ["a b"] are not ["a", "b"], nor is a delegation chain). strconv quotes
+// invalid UTF-8 byte for byte, where JSON makes every invalid byte U+FFFD
+// ("u\xff" and "u\xfe" one key).
 func appendSharedKey(b []byte, r creds.Request) []byte {
-	b = jsonenc.AppendString(b, r.Subject)
-	b = jsonenc.AppendString(b, r.Audience)
+	b = strconv.AppendQuote(b, r.Subject)
+	b = strconv.AppendQuote(b, r.Audience)
 	for _, list := range [...][]string{r.Scopes, r.Delegation} {
 		b = append(b, '[')
 		for _, s := range list {
-			b = append(jsonenc.AppendString(b, s), ',')
+			b = append(strconv.AppendQuote(b, s), ',')
 		}
 		b = append(b, ']')
 	}

@@ -36,6 +36,10 @@ func TestSharedKeyIsUnambiguous(t *testing.T) {
 		{Subject: "s", Audience: "a", Scopes: []string{`"],["`}},
 		{Subject: "s", Audience: "a", Scopes: []string{""}},
 		{Subject: "s", Audience: "a"},
+		// Two invalid UTF-8 bytes, and the replacement character, are three chains.
+		{Subject: "s", Audience: "a", Delegation: []string{"u\xff"}},
+		{Subject: "s", Audience: "a", Delegation: []string{"u\xfe"}},
+		{Subject: "s", Audience: "a", Delegation: []string{"u\uFFFD"}},
 	}
 	seen := map[string]int{}
 	for i, r := range reqs {
