@@ -70,10 +70,7 @@ func (c chain) link(prev string, canon []byte) string {
 	// cannot be split two ways.
 	h.Write([]byte(prev))
 	h.Write(canon)
-	if c.key == nil {
-		return digest.Format(h.Sum(nil))
-	}
-	return formatHMAC(h.Sum(nil))
+	return digest.FormatWith(c.prefix(), h.Sum(nil))
 }
 
 // appendChain turns one encoded record line ("{...}\n") into the chained line

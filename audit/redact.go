@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/ztagent/ztagent/internal/digest"
 	"github.com/ztagent/ztagent/internal/jsonenc"
 )
 
@@ -20,19 +20,6 @@ const Redacted = "[redacted]"
 // hmacPrefix names the keyed hash of a redacted value, so a reader can tell it
 // from an argument that merely looks like hex.
 const hmacPrefix = "hmac-sha256:"
-
-// formatHMAC renders an HMAC-SHA256 sum as hmacPrefix+hex: the form of a
-// redacted value and of a keyed chain link alike. Like digest.Format, it
-// builds the string in one allocation.
-func formatHMAC(sum []byte) string {
-	var buf [len(hmacPrefix) + 2*sha256.Size]byte
-	b := buf[:0]
-	if n := len(hmacPrefix) + hex.EncodedLen(len(sum)); n > len(buf) {
-		b = make([]byte, 0, n)
-	}
-	b = append(b, hmacPrefix...)
-	return string(hex.AppendEncode(b, sum))
-}
 
 // MinKeyLen is the shortest HMAC key this package accepts. A shorter key, and
 // in particular an empty one read from an unset variable, is refused rather
@@ -252,7 +239,7 @@ func (a *ArgsRecorder) mask(v any) (any, error) {
 	}
 	mac := hmac.New(sha256.New, a.key)
 	mac.Write(canon)
-	return formatHMAC(mac.Sum(nil)), nil
+	return digest.FormatWith(hmacPrefix, mac.Sum(nil)), nil
 }
 
 // notObject says why v, which is not a map[string]any, cannot be recorded.

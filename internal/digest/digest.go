@@ -19,12 +19,17 @@ func Of(b []byte) string {
 }
 
 // Format renders a SHA-256 sum computed elsewhere (e.g. by a streaming hash).
-func Format(sum []byte) string {
-	var buf [len(Prefix) + 2*sha256.Size]byte // a SHA-256 digest fits: one allocation, the string
+func Format(sum []byte) string { return FormatWith(Prefix, sum) }
+
+// FormatWith renders sum as prefix followed by its hex, for the other keyed
+// forms ("hmac-sha256:<hex>"). A prefix of up to 16 bytes and a SHA-256 sum
+// fit on the stack: one allocation, the string.
+func FormatWith(prefix string, sum []byte) string {
+	var buf [16 + 2*sha256.Size]byte
 	b := buf[:0]
-	if n := len(Prefix) + hex.EncodedLen(len(sum)); n > len(buf) {
+	if n := len(prefix) + hex.EncodedLen(len(sum)); n > len(buf) {
 		b = make([]byte, 0, n)
 	}
-	b = append(b, Prefix...)
+	b = append(b, prefix...)
 	return string(hex.AppendEncode(b, sum))
 }

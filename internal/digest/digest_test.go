@@ -15,3 +15,12 @@ func TestDigest(t *testing.T) {
 	require.Equal(t, digest.Of([]byte("abc")), digest.Format(sum[:]))
 	require.NotEqual(t, digest.Of([]byte("abc")), digest.Of([]byte("abd")))
 }
+
+// FormatWith fits short prefixes on the stack and spills longer ones.
+func TestFormatWith(t *testing.T) {
+	sum := []byte{0xab, 0xcd}
+	require.Equal(t, "hmac-sha256:abcd", digest.FormatWith("hmac-sha256:", sum))
+	long := "a-prefix-longer-than-sixteen-bytes:"
+	full := sha256.Sum256(nil)
+	require.Equal(t, long+digest.Of(nil)[len(digest.Prefix):], digest.FormatWith(long, full[:]))
+}
