@@ -23,12 +23,7 @@ import (
 
 var program = toolbuild.Program{Module: "internal/tools/jaeger", Pkg: "github.com/jaegertracing/jaeger/cmd/jaeger", Name: "jaeger"}
 
-// httpClient keeps no idle connections: their goroutines would outlive the
-// test and fail the goleak check in the packages that use this harness.
-var httpClient = &http.Client{
-	Timeout:   10 * time.Second,
-	Transport: &http.Transport{DisableKeepAlives: true},
-}
+var httpClient = proc.NoKeepAliveClient()
 
 // Jaeger is one running instance.
 type Jaeger struct {

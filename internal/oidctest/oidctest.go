@@ -32,12 +32,7 @@ import (
 // module is the tools module that holds the server's go.mod and main package.
 const module = "internal/tools/oidcserver"
 
-// httpClient keeps no idle connections: their goroutines would outlive the
-// test and fail the goleak check in the packages that use this harness.
-var httpClient = &http.Client{
-	Timeout:   10 * time.Second,
-	Transport: &http.Transport{DisableKeepAlives: true},
-}
+var httpClient = proc.NoKeepAliveClient()
 
 // Config is the server's policy. Exactly one of SubjectKey and SubjectJWKSURL
 // says whose subject (and actor) tokens are trusted.

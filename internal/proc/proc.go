@@ -148,6 +148,13 @@ func Dial(addr string) error {
 	return c.Close()
 }
 
+// NoKeepAliveClient is an HTTP client for a harness's health checks and
+// calls. It keeps no idle connections: their goroutines would outlive the
+// test and fail the goleak check in the packages that use the harness.
+func NoKeepAliveClient() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+}
+
 // GetOK fetches each URL with c and wants 200 OK from every one: the health
 // check the harnesses poll with WaitFor.
 func GetOK(c *http.Client, urls ...string) error {
