@@ -139,26 +139,23 @@ func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context
 	if c.Identity != nil {
 		attrs = append(attrs, c.Identity.attrs...)
 	}
-	opts := append(ts.opts[:0], kindInternal, trace.WithAttributes(attrs...))
 	link, linked := proposedBy(ctx, c.CallID) // cleaned above
-	ts.proposedBy = link
-	proposedBy := trace.Link{SpanContext: link, Attributes: proposedByAttrs}
-	tr := t.get()
+	proposed := trace.Link{SpanContext: link, Attributes: proposedByAttrs}
+	ts.proposedBy, ts.tracer = link, t.get()
 	if existing := trace.SpanFromContext(ctx); c.Enrich && isToolSpan(existing) {
 		existing.SetAttributes(attrs...)
 		if linked {
-			existing.AddLink(proposedBy)
+			existing.AddLink(proposed)
 		}
-		ts.span, ts.tracer, ts.borrowed = existing, tr, true
-		ts.pending = ts.buf[:0]
-		return ctx, ts
+		ts.span, ts.borrowed = existing, true
+	} else {
+		opts := append(ts.opts[:0], kindInternal, trace.WithAttributes(attrs...))
+		if linked {
+			opts = append(opts, trace.WithLinks(proposed))
+		}
+		ctx, ts.span = ts.tracer.Start(ctx, t.toolSpanName(c.Name), opts...)
 	}
-	if linked {
-		opts = append(opts, trace.WithLinks(proposedBy))
-	}
-	ctx, ts.span = tr.Start(ctx, t.toolSpanName(c.Name), opts...)
-	ts.tracer = tr
-	ts.pending = ts.buf[:0]
+	ts.pending = ts.buf[:0] // the span has copied attrs: buf is free
 	return ctx, ts
 }
 
