@@ -38,7 +38,9 @@ func flattenShape(s *shape, prefix string, depth int, out *[]string) {
 	case shapeArray: // every element has the same fields, under the same path
 		flattenShape(s.elem, prefix, depth+1, out)
 	case shapeAny, shapeArgs:
-		if prefix != "" {
+		if prefix == "" {
+			*out = append(*out, "*") // the arguments themselves are free-form
+		} else {
 			*out = append(*out, prefix+".*")
 		}
 	}

@@ -66,3 +66,10 @@ func TestArgSchemaOfFollowsEncodingJSON(t *testing.T) {
 	require.ElementsMatch(t, []string{"deep", "name", "raw", "raw.*", "stamp", "stamp.*"}, s.Fields)
 	_ = stamp{}.unix
 }
+
+// Arguments that are themselves free-form (a map, raw JSON) allow any field:
+// "*", so the linter does not report every field the policy reads.
+func TestArgSchemaOfFreeFormArguments(t *testing.T) {
+	require.Equal(t, []string{"*"}, toolguard.ArgSchemaOf[map[string]any]("t").Fields)
+	require.Equal(t, []string{"*"}, toolguard.ArgSchemaOf[json.RawMessage]("t").Fields)
+}
