@@ -79,7 +79,7 @@ func NewRemoteVerifier(ctx context.Context, jwksURL, issuer string, opts ...Remo
 	if cfg.refresh == 0 {
 		cfg.refresh = defaultJWKSRefresh
 	}
-	rk := &remoteKeys{url: jwksURL, client: cfg.client, fetching: make(chan struct{}, 1), done: make(chan struct{})}
+	rk := &remoteKeys{url: jwksURL, client: cfg.client, fetching: newFetchLock(), done: make(chan struct{})}
 	// Every option is checked before anything is fetched: a mistake in
 	// them should not cost a request to the issuer.
 	v, err := newVerifier(rk, issuer, cfg.revocations, cfg.verifierOpts)
@@ -105,10 +105,7 @@ type remoteKeys struct {
 	mu   sync.RWMutex
 	keys map[string]ed25519.PublicKey
 
-	// fetching is held (full) while a fetch runs, so there is one at a
-	// time. A channel, not a mutex: a Verify waiting for another's fetch
-	// gives up when its own context ends.
-	fetching  chan struct{}
+	fetching  fetchLock // one fetch at a time
 	lastFetch time.Time // guarded by fetching; wall clock, only for rate limiting
 
 	stop context.CancelFunc // ends loop, and any fetch it is making
@@ -150,10 +147,10 @@ func (rk *remoteKeys) lookup(kid string) (ed25519.PublicKey, bool) {
 // fetch: the others wait for it (no longer than their ctx allows), then
 // find the key, or the rate limit spent. A failed fetch keeps the old set.
 func (rk *remoteKeys) refetch(ctx context.Context) {
-	if rk.lockFetch(ctx) != nil {
+	if rk.fetching.lock(ctx) != nil {
 		return
 	}
-	defer rk.unlockFetch()
+	defer rk.fetching.unlock()
 	if time.Since(rk.lastFetch) < jwksMinRefetch {
 		return
 	}
@@ -162,23 +159,30 @@ func (rk *remoteKeys) refetch(ctx context.Context) {
 
 // refresh fetches the set now: the first load and the background poll.
 func (rk *remoteKeys) refresh(ctx context.Context) error {
-	if err := rk.lockFetch(ctx); err != nil {
+	if err := rk.fetching.lock(ctx); err != nil {
 		return fmt.Errorf("jwks: %w", err)
 	}
-	defer rk.unlockFetch()
+	defer rk.fetching.unlock()
 	return rk.fetchLocked(ctx)
 }
 
-func (rk *remoteKeys) lockFetch(ctx context.Context) error {
+// fetchLock is held (full) while a remote fetch runs, so there is one at a
+// time. A channel, not a mutex: a caller waiting for another's fetch (a
+// Verify, a Refresh behind a slow poll) gives up when its own context ends.
+type fetchLock chan struct{}
+
+func newFetchLock() fetchLock { return make(fetchLock, 1) }
+
+func (l fetchLock) lock(ctx context.Context) error {
 	select {
-	case rk.fetching <- struct{}{}:
+	case l <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-func (rk *remoteKeys) unlockFetch() { <-rk.fetching }
+func (l fetchLock) unlock() { <-l }
 
 // fetchLocked replaces the set with a freshly fetched one; the caller holds
 // the fetch lock. The attempt counts for the rate limit even if it fails,

@@ -73,7 +73,7 @@ type RemoteRevocationList struct {
 	revoked map[string]struct{}
 	fetched time.Time // clock time of the last successful fetch
 
-	fetchMu  sync.Mutex
+	fetching fetchLock // one fetch at a time
 	failures atomic.Uint64
 
 	stop context.CancelFunc
@@ -108,7 +108,7 @@ func RemoteRevocations(ctx context.Context, url string, opts ...RemoteOption) (*
 	loopCtx, stop := context.WithCancel(context.Background())
 	l := &RemoteRevocationList{
 		url: url, client: cfg.client, now: cfg.now, maxStale: cfg.maxStale,
-		stop: stop, done: make(chan struct{}),
+		fetching: newFetchLock(), stop: stop, done: make(chan struct{}),
 	}
 	if err := l.Refresh(ctx); err != nil {
 		stop()
@@ -145,8 +145,10 @@ func (l *RemoteRevocationList) Revoked(ctx context.Context, id string) (bool, er
 // must see take effect. A failure keeps the previous list (until it is
 // stale) and is counted in Failures.
 func (l *RemoteRevocationList) Refresh(ctx context.Context) error {
-	l.fetchMu.Lock()
-	defer l.fetchMu.Unlock()
+	if err := l.fetching.lock(ctx); err != nil { // gave up waiting: no fetch failed
+		return fmt.Errorf("creds: remote revocations: %w", err)
+	}
+	defer l.fetching.unlock()
 	set, err := l.fetch(ctx)
 	if err != nil {
 		l.failures.Add(1)

@@ -145,3 +145,22 @@ func TestRemoteRevocationsClosedFailsClosed(t *testing.T) {
 	_, err = l.Revoked(context.Background(), "x")
 	require.ErrorContains(t, err, "closed")
 }
+
+// A Refresh queued behind another fetch (a slow poll) gives up when its own
+// context ends, and that is no failed fetch.
+func TestRemoteRevocationsRefreshWaitsWithItsContext(t *testing.T) {
+	m := newTestMinter(t, newFakeClock())
+	srv := httptest.NewServer(m.RevocationListHandler())
+	defer srv.Close()
+	l, err := RemoteRevocations(context.Background(), srv.URL, WithHTTPClient(srv.Client()), WithRefreshInterval(20*time.Second))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, l.Close()) }()
+
+	require.NoError(t, l.fetching.lock(context.Background())) // a fetch in progress
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, l.Refresh(ctx), context.DeadlineExceeded)
+	require.Zero(t, l.Failures())
+	l.fetching.unlock()
+	require.NoError(t, l.Refresh(context.Background()))
+}
