@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -57,27 +56,6 @@ func (f *frozen) destinations(decls []Dest) (derivation, error) {
 	}
 	d.once.Do(func() { d.d, d.err = derive(decls, f.decoded) })
 	return d.d, d.err
-}
-
-func derive(decls []Dest, decoded any) (derivation, error) {
-	d := derivation{dests: []authz.Destination{}} // never nil: the policy sees [], not null
-	for _, decl := range decls {
-		dests, err := destinations([]Dest{decl}, decoded)
-		if err != nil {
-			return derivation{}, err
-		}
-		for _, x := range dests {
-			if x.Kind == "path" {
-				d.files = append(d.files, fileGrant{root: filepath.Clean(decl.root), path: x.Path})
-			}
-		}
-		d.dests = append(d.dests, dests...)
-	}
-	d.described = make([]string, len(d.dests))
-	for i, x := range d.dests {
-		d.described[i] = describe(x)
-	}
-	return d, nil
 }
 
 // freezer is freezeJSON with a memory of the arguments it froze last: an

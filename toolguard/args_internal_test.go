@@ -183,8 +183,9 @@ func TestFreezerDerivesPureDestinationsOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, f1.derived)
 	require.Same(t, f1.derived, f2.derived)
-	want, err := destinations(pureDecls, f1.decoded)
+	wantD, err := derive(pureDecls, f1.decoded)
 	require.NoError(t, err)
+	want := wantD.dests
 	for _, f := range []frozen{f1, f2} {
 		got, err := f.destinations(pureDecls)
 		require.NoError(t, err)

@@ -65,25 +65,33 @@ func (d Dest) validate() error {
 	return nil
 }
 
-// destinations derives every declared destination from the decoded arguments.
-// A declared field that is absent yields none; a present field of the wrong
-// type, or a value that cannot be canonicalized, is an error (deny).
-func destinations(decls []Dest, args any) ([]authz.Destination, error) {
-	out := []authz.Destination{} // never nil: the policy sees [], not null
-	for _, d := range decls {
-		err := eachFieldString(args, d.field, func(v string) error {
-			dst, err := d.derive(v)
+// derive finds every declared destination in the decoded arguments, and
+// for each path the root that resolved it. A declared field that is absent
+// yields none; a present field of the wrong type, or a value that cannot be
+// canonicalized, is an error (deny).
+func derive(decls []Dest, args any) (derivation, error) {
+	d := derivation{dests: []authz.Destination{}} // never nil: the policy sees [], not null
+	for _, decl := range decls {
+		err := eachFieldString(args, decl.field, func(v string) error {
+			dst, err := decl.derive(v)
 			if err != nil {
-				return fmt.Errorf("argument %s: %w", d.field, err)
+				return fmt.Errorf("argument %s: %w", decl.field, err)
 			}
-			out = append(out, dst)
+			if dst.Kind == "path" {
+				d.files = append(d.files, fileGrant{root: filepath.Clean(decl.root), path: dst.Path})
+			}
+			d.dests = append(d.dests, dst)
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return derivation{}, err
 		}
 	}
-	return out, nil
+	d.described = make([]string, len(d.dests))
+	for i, x := range d.dests {
+		d.described[i] = describe(x)
+	}
+	return d, nil
 }
 
 func (d Dest) derive(v string) (authz.Destination, error) {

@@ -73,10 +73,11 @@ func FuzzDestinations(f *testing.F) {
 		if err != nil {
 			return
 		}
-		ds, err := destinations(decls, fr.decoded)
+		d, err := derive(decls, fr.decoded)
+		ds := d.dests
 		if err != nil {
-			if ds != nil {
-				t.Fatalf("destinations on error: %+v", ds)
+			if ds != nil || d.files != nil {
+				t.Fatalf("destinations on error: %+v", d)
 			}
 			return
 		}
@@ -109,7 +110,7 @@ func FuzzDestinations(f *testing.F) {
 		if err := dec.Decode(&again); err != nil {
 			t.Fatal(err)
 		}
-		if ds2, err := destinations(decls, again); err != nil || len(ds2) != len(ds) {
+		if d2, err := derive(decls, again); err != nil || len(d2.dests) != len(ds) {
 			t.Fatalf("re-derivation differs: %v", err)
 		}
 	})

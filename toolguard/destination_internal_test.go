@@ -152,21 +152,22 @@ func TestArgvDestination(t *testing.T) {
 
 func TestDestinationsFieldShapes(t *testing.T) {
 	decls := []Dest{URLArg("req.urls"), EmailArg("to")}
-	ds, err := destinations(decls, map[string]any{
+	d, err := derive(decls, map[string]any{
 		"req": map[string]any{"urls": []any{"https://a.example/", "https://b.example/"}},
 		"to":  "x@example.com",
 	})
 	require.NoError(t, err)
-	require.Len(t, ds, 3)
-	ds, err = destinations(decls, map[string]any{})
+	require.Len(t, d.dests, 3)
+	d, err = derive(decls, map[string]any{})
 	require.NoError(t, err)
-	require.Empty(t, ds)
+	require.NotNil(t, d.dests, "the policy sees [], not null")
+	require.Empty(t, d.dests)
 	for _, args := range []any{
 		map[string]any{"to": 42.0},
 		map[string]any{"req": map[string]any{"urls": []any{"https://a.example/", 1.0}}},
 		map[string]any{"to": "not an address"},
 	} {
-		_, err := destinations(decls, args)
+		_, err := derive(decls, args)
 		require.Error(t, err, fmt.Sprint(args))
 	}
 }
