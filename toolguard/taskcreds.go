@@ -111,7 +111,12 @@ func (g *Guard) sharedCredential(ctx context.Context, t *Task, r creds.Request) 
 	}
 	t.mu.Unlock()
 	now := g.now()
-	sc.used.Store(now.UnixNano())
+	// Idleness is judged in lifetimes (at least seconds): a second's
+	// resolution is plenty, and concurrent calls of a task then mostly
+	// read the shared word instead of all writing it.
+	if t := now.UnixNano(); t-sc.used.Load() > int64(time.Second) {
+		sc.used.Store(t)
+	}
 	if c := sc.cur.Load(); c != nil && now.Add(time.Second).Before(c.ExpiresAt) {
 		return c, false, nil
 	}
