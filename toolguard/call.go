@@ -26,8 +26,7 @@ type call struct {
 	span      *audit.ToolSpan
 	rec       audit.Record
 	start     time.Time
-	svid      *x509svid.SVID
-	who       *svidInfo // svid's identity as recorded
+	who       *svidInfo // the SVID's identity as recorded; nil when there is none
 	svidErr   error     // from the identity source, reported by identify
 	spanHasID bool      // the span started with the identity
 	input     authz.Input
@@ -56,9 +55,10 @@ func (g *Guard) do(ctx context.Context, t *Tool, args frozen, argsErr error, run
 	// A span names only an identity that is valid when the call starts.
 	var spanID *audit.SpanIdentity
 	if !g.closed.Load() {
-		c.svid, c.svidErr = g.identity.GetX509SVID()
-		if c.svidErr == nil && c.svid != nil && len(c.svid.Certificates) > 0 {
-			c.who = g.identityOf(c.svid)
+		var svid *x509svid.SVID
+		svid, c.svidErr = g.identity.GetX509SVID()
+		if c.svidErr == nil && svid != nil && len(svid.Certificates) > 0 {
+			c.who = g.identityOf(svid)
 			if leaf := c.who.leaf; c.start.Before(leaf.NotAfter) && !c.start.Before(leaf.NotBefore) {
 				spanID, c.spanHasID = c.who.span, true
 			}
@@ -127,17 +127,17 @@ func (c *call) authorize(ctx context.Context, argsErr error) *DeniedError {
 }
 
 func (c *call) identify() *DeniedError {
-	svid, err := c.svid, c.svidErr
+	err := c.svidErr
 	switch {
 	case errors.Is(err, identity.ErrExpired):
 		return deny(c.tool, c.id, CodeIdentityExpired, "the agent's SVID has expired", err)
 	case err != nil:
 		return deny(c.tool, c.id, CodeIdentityUnavailable, "the agent has no identity", err)
-	case svid == nil || len(svid.Certificates) == 0:
+	case c.who == nil:
 		return deny(c.tool, c.id, CodeIdentityUnavailable, "the identity source returned no SVID", nil)
 	}
 	// Checked here too: a source other than ours may hand out a stale SVID.
-	leaf := svid.Certificates[0]
+	leaf := c.who.leaf
 	if now := c.g.now(); !now.Before(leaf.NotAfter) || now.Before(leaf.NotBefore) {
 		return deny(c.tool, c.id, CodeIdentityExpired, "the agent's SVID is outside its validity period", nil)
 	}
