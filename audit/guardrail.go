@@ -138,13 +138,10 @@ func (g *GuardrailSpan) End(v Verdict) {
 		return
 	}
 	g.once.Do(func() {
-		code := v.code()
 		// One slice serves both spans: the summary the execute_tool span
-		// gets, then the guardrail span's own attributes after it. summary
-		// is capped at its length, so the shadow flip appended to it below
-		// gets a new array instead of overwriting what follows in attrs.
+		// gets, then the guardrail span's own attributes after it.
 		attrs := v.appendSummary(make([]attribute.KeyValue, 0, 8))
-		summary := attrs[:len(attrs):len(attrs)]
+		summary := attrs[:len(attrs)]
 		attrs = append(attrs, KeyApprovalRequired.Bool(v.ApprovalRequired))
 		if len(v.Reasons) > 0 {
 			reasonCodes := make([]string, len(v.Reasons))
@@ -154,7 +151,7 @@ func (g *GuardrailSpan) End(v Verdict) {
 			attrs = append(attrs, KeyDecisionReasons.StringSlice(reasonCodes))
 		}
 		if v.Err != nil {
-			attrs = append(attrs, keyErrorType.String(errorType(StatusError, code)))
+			attrs = append(attrs, keyErrorType.String(errorType(StatusError, v.code())))
 			g.span.SetStatus(codes.Error, v.Err.Error())
 		}
 		if v.Shadow != nil {
@@ -162,7 +159,7 @@ func (g *GuardrailSpan) End(v Verdict) {
 			attrs = append(attrs, shadow...)
 			if v.Shadow.Flip != "" {
 				g.span.AddEvent(EventShadowFlip, trace.WithAttributes(shadow...))
-				summary = append(summary, KeyShadowFlip.String(v.Shadow.Flip))
+				g.tool.set(KeyShadowFlip.String(v.Shadow.Flip))
 			}
 		}
 		g.span.SetAttributes(attrs...)
