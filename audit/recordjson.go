@@ -39,12 +39,10 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 	b = optString(b, `,"svid_serial":`, r.SVIDSerial)
 	b = optString(b, `,"args_digest":`, r.ArgsDigest)
 	if len(r.Args) > 0 {
-		args, err := jsonenc.Marshal(r.Args)
-		if err != nil {
+		var err error
+		if b, err = jsonenc.AppendMarshal(append(b, `,"args":`...), r.Args); err != nil {
 			return nil, err
 		}
-		b = append(b, `,"args":`...)
-		b = append(b, args...)
 	}
 	if len(r.Destinations) > 0 {
 		b = append(b, `,"destinations":[`...)

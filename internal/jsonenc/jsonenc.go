@@ -17,12 +17,16 @@ import (
 // Marshal is encoding/json's encoding of v with HTML escaping off and no
 // trailing newline: the format the appenders below reproduce, and the one
 // for values they do not cover (map keys sorted, json.Number kept exactly).
-func Marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+func Marshal(v any) ([]byte, error) { return AppendMarshal(nil, v) }
+
+// AppendMarshal appends Marshal(v) to b, encoding in place into b's spare
+// capacity. On error b is returned unchanged.
+func AppendMarshal(b []byte, v any) ([]byte, error) {
+	buf := bytes.NewBuffer(b)
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return nil, err
+		return b, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -2,6 +2,7 @@ package jsonenc_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"testing"
 
@@ -53,4 +54,18 @@ func FuzzAppendMatchesEncodingJSON(f *testing.F) {
 			t.Fatalf("%v: json %s (%v), ours %s (%v)", x, want, werr, got, gerr)
 		}
 	})
+}
+
+// AppendMarshal appends what Marshal returns, and leaves b as it was on error.
+func TestAppendMarshal(t *testing.T) {
+	v := map[string]any{"b": "<&>", "a": json.Number("1e700")}
+	want, err := jsonenc.Marshal(v)
+	require.NoError(t, err)
+	got, err := jsonenc.AppendMarshal([]byte(`{"x":`), v)
+	require.NoError(t, err)
+	require.Equal(t, `{"x":`+string(want), string(got))
+	require.Equal(t, `{"a":1e700,"b":"<&>"}`, string(want))
+	got, err = jsonenc.AppendMarshal([]byte("keep"), func() {})
+	require.Error(t, err)
+	require.Equal(t, "keep", string(got))
 }
