@@ -3,6 +3,7 @@ package authz
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"hash/maphash"
 	"math/bits"
 	"slices"
 	"sync"
@@ -17,8 +18,10 @@ import (
 //   - only a decision the policy marks cacheable is kept: the decision
 //     document's cache.ttl_seconds > 0, an allow, no approval required, no
 //     evaluation error. Approvals are never served from the cache;
-//   - the key is the SHA-256 of the whole input except the fields the policy
-//     provably never reads (see below) and input.time. A different subject,
+//   - the key is an encoding of the whole input except the fields the policy
+//     provably never reads (see below) and input.time, compared byte for
+//     byte on a hit (an encoding over 1 KiB is kept as its SHA-256). A
+//     different subject,
 //     principal, delegation chain, task, tool, argument, destination or taint
 //     label is a different key;
 //   - entries belong to one policy revision: a reload, bundle or directory
@@ -68,12 +71,13 @@ type decisionCache struct {
 	// garbage collector does not scan it.
 	seen []atomic.Uint64
 	mask uint64
+	seed maphash.Seed // the slot hash: random, so no caller can aim inputs at one slot
 	// Which fields the policy may read: if it may, they are part of the key.
 	keyCallID, keyCallsUsed bool
 }
 
 type cacheEntry struct {
-	key   [sha256.Size]byte
+	key   string    // the key's bytes (cacheKey.b)
 	from  time.Time // input.time of the evaluation
 	until time.Time // input.time bound: from + TTL, or task expiry if earlier
 	wall  time.Time // wall-clock bound: when the entry was stored + TTL
@@ -89,20 +93,43 @@ func newDecisionCache(size int, reads policyReads) *decisionCache {
 		slots:        make([]atomic.Pointer[cacheEntry], n),
 		seen:         make([]atomic.Uint64, n),
 		mask:         uint64(n - 1),
+		seed:         maphash.MakeSeed(),
 		keyCallID:    reads.callID,
 		keyCallsUsed: reads.callsUsed,
 	}
 }
 
-var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// cacheKey is an input as the cache knows it: b, its encoding (or the
+// SHA-256 of an encoding longer than maxInlineKey), and h, a hash of b that
+// picks the slot. An entry matches only when its key equals b byte for
+// byte, so no two inputs can share an entry, however the hash collides; a
+// lookup needs no cryptographic hash, and copies b only to store it.
+type cacheKey struct {
+	b []byte
+	h uint64
+}
 
-// key digests every input field that goes into the key, each length-prefixed
+// maxInlineKey bounds the bytes an entry keeps of its key: past it (one
+// large argument) the key is the encoding's SHA-256, as long as a short key.
+const maxInlineKey = 1 << 10
+
+const (
+	keyPrefix  = "ztagent.authz.cachekey.v2"
+	keyInline  = 0 // the encoding follows
+	keyDigest  = 1 // the encoding's SHA-256 follows
+	maxPoolKey = 64 << 10
+)
+
+var keyBufs = sync.Pool{New: func() any { return &cacheKey{b: make([]byte, 0, maxInlineKey)} }}
+
+// key encodes every input field that goes into the key, each length-prefixed
 // so that no two different inputs encode to the same bytes. A field added to
 // Input must be added here: TestCacheKeyCoversEveryField fails until it is.
-func (c *decisionCache) key(in *Input) [sha256.Size]byte {
-	bp := keyBufs.Get().(*[]byte)
-	b := (*bp)[:0]
-	b = append(b, "ztagent.authz.cachekey.v1"...)
+// The caller gives the key back with release once done with it.
+func (c *decisionCache) key(in *Input) *cacheKey {
+	k := keyBufs.Get().(*cacheKey)
+	b := append(k.b[:0], keyPrefix...)
+	b = append(b, keyInline)
 	b = appendStr(b, in.Subject.SPIFFEID)
 	b = appendStr(b, in.Subject.TrustDomain)
 	b = appendStr(b, in.Principal.User)
@@ -139,12 +166,19 @@ func (c *decisionCache) key(in *Input) [sha256.Size]byte {
 	}
 	b = appendStr(b, in.Context.ConversationID)
 	b = appendStrs(b, in.Context.Taint)
-	k := sha256.Sum256(b)
-	if cap(b) <= 64<<10 { // do not keep one huge argument's buffer alive
-		*bp = b
-		keyBufs.Put(bp)
+	if len(b) > maxInlineKey {
+		sum := sha256.Sum256(b)
+		b = append(append(b[:len(keyPrefix)], keyDigest), sum[:]...)
 	}
+	k.b, k.h = b, maphash.Bytes(c.seed, b)
 	return k
+}
+
+// release gives k back for another lookup; k is not used after.
+func (k *cacheKey) release() {
+	if cap(k.b) <= maxPoolKey { // do not keep one huge argument's buffer alive
+		keyBufs.Put(k)
+	}
 }
 
 // appendStr takes bytes too, so that argument bytes are not converted (and
@@ -180,16 +214,17 @@ func appendStrs(b []byte, ss []string) []byte {
 	return b
 }
 
-func (c *decisionCache) slot(k *[sha256.Size]byte) *atomic.Pointer[cacheEntry] {
-	return &c.slots[binary.LittleEndian.Uint64(k[:8])&c.mask]
+func (c *decisionCache) slot(k *cacheKey) *atomic.Pointer[cacheEntry] {
+	return &c.slots[k.h&c.mask]
 }
 
 // admit reports whether k was seen in its slot's admission filter before,
-// and notes it there otherwise. The fingerprint is other bits of the key
-// than the slot index; a false match only admits an entry early.
-func (c *decisionCache) admit(k *[sha256.Size]byte) bool {
-	f := &c.seen[binary.LittleEndian.Uint64(k[:8])&c.mask]
-	fp := binary.LittleEndian.Uint64(k[8:16]) | 1 // never 0, the empty slot
+// and notes it there otherwise. The fingerprint is the key's whole hash; a
+// false match (two keys of one slot with the same 64-bit hash) only admits
+// an entry early.
+func (c *decisionCache) admit(k *cacheKey) bool {
+	f := &c.seen[k.h&c.mask]
+	fp := k.h | 1 // never 0, the empty slot
 	if f.Load() == fp {
 		return true
 	}
@@ -199,10 +234,10 @@ func (c *decisionCache) admit(k *[sha256.Size]byte) bool {
 
 // get returns a copy of the decision stored for k, if it still serves a call
 // made at input time at.
-func (c *decisionCache) get(k *[sha256.Size]byte, at time.Time) (Decision, bool) {
+func (c *decisionCache) get(k *cacheKey, at time.Time) (Decision, bool) {
 	slot := c.slot(k)
 	e := slot.Load()
-	if e == nil || e.key != *k {
+	if e == nil || e.key != string(k.b) {
 		return Decision{}, false
 	}
 	if !time.Now().Before(e.wall) {
@@ -248,7 +283,7 @@ func cacheable(d *Decision) bool {
 }
 
 // put stores d for k, decided for in.
-func (c *decisionCache) put(k *[sha256.Size]byte, in *Input, d *Decision) {
+func (c *decisionCache) put(k *cacheKey, in *Input, d *Decision) {
 	if !cacheable(d) {
 		return
 	}
@@ -259,5 +294,5 @@ func (c *decisionCache) put(k *[sha256.Size]byte, in *Input, d *Decision) {
 	if !in.Time.Before(until) || !c.admit(k) {
 		return
 	}
-	c.slot(k).Store(&cacheEntry{key: *k, from: in.Time, until: until, wall: time.Now().Add(d.CacheTTL), d: detached(*d)})
+	c.slot(k).Store(&cacheEntry{key: string(k.b), from: in.Time, until: until, wall: time.Now().Add(d.CacheTTL), d: detached(*d)})
 }

@@ -1,8 +1,10 @@
 package authz
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,17 +23,17 @@ func TestCacheKeyCoversEveryField(t *testing.T) {
 		base := func() *Input {
 			return &Input{Call: Call{Destinations: []Destination{{}}}}
 		}
-		k0 := c.key(base())
+		k0 := cacheKeyOf(c, base())
 		n := 0
 		forEachLeaf(t, reflect.TypeFor[Input](), "", func(path string, set func(reflect.Value)) {
 			in := base()
 			set(reflect.ValueOf(in).Elem())
 			n++
 			if notInKey[path] || excluded[path] {
-				require.Equal(t, k0, c.key(in), "%s must not be in the key (reads %+v)", path, reads)
+				require.Equal(t, k0, cacheKeyOf(c, in), "%s must not be in the key (reads %+v)", path, reads)
 				return
 			}
-			require.NotEqual(t, k0, c.key(in), "%s is not in the decision cache key", path)
+			require.NotEqual(t, k0, cacheKeyOf(c, in), "%s is not in the decision cache key", path)
 		})
 		require.Greater(t, n, 20)
 	}
@@ -41,14 +43,54 @@ func TestCacheKeyCoversEveryField(t *testing.T) {
 // instant in two zones is two documents, and two keys; the same text is one.
 func TestCacheKeyExpiresAtZone(t *testing.T) {
 	c := newDecisionCache(8, policyReads{})
-	at := func(tm time.Time) [32]byte { return c.key(&Input{Task: Task{ExpiresAt: &tm}}) }
+	at := func(tm time.Time) string { return cacheKeyOf(c, &Input{Task: Task{ExpiresAt: &tm}}) }
 	utc := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
 	plus2 := utc.In(time.FixedZone("A", 2*3600))
 	require.True(t, utc.Equal(plus2))
 	require.NotEqual(t, timeTerm(utc).Value, timeTerm(plus2).Value, "the policy sees two different times")
 	require.NotEqual(t, at(utc), at(plus2))
 	require.Equal(t, at(plus2), at(utc.In(time.FixedZone("B", 2*3600))), "same text, same key")
-	require.NotEqual(t, at(utc), c.key(&Input{}), "set and unset differ")
+	require.NotEqual(t, at(utc), cacheKeyOf(c, &Input{}), "set and unset differ")
+}
+
+// cacheKeyOf is the key of in, as bytes the test may keep.
+func cacheKeyOf(c *decisionCache, in *Input) string {
+	k := c.key(in)
+	defer k.release()
+	return string(k.b)
+}
+
+// A key past maxInlineKey is kept as a digest: as short as an inline key,
+// still different for different inputs, and never equal to an inline key.
+func TestCacheKeyLongInputIsDigested(t *testing.T) {
+	c := newDecisionCache(8, policyReads{})
+	long := func(fill byte) *Input {
+		return &Input{Call: Call{Args: json.RawMessage(`"` + strings.Repeat(string(fill), 2*maxInlineKey) + `"`)}}
+	}
+	a, b := cacheKeyOf(c, long('a')), cacheKeyOf(c, long('b'))
+	require.Len(t, a, len(keyPrefix)+1+sha256.Size)
+	require.Equal(t, byte(keyDigest), a[len(keyPrefix)])
+	require.NotEqual(t, a, b)
+	require.Equal(t, a, cacheKeyOf(c, long('a')))
+	short := cacheKeyOf(c, &Input{})
+	require.Equal(t, byte(keyInline), short[len(keyPrefix)])
+	require.LessOrEqual(t, len(short), maxInlineKey)
+}
+
+// An entry serves only the key it was stored for, byte for byte: two keys
+// that share a slot and even the whole hash are still two keys.
+func TestCacheHitNeedsTheWholeKey(t *testing.T) {
+	c := newDecisionCache(8, policyReads{})
+	now := time.Now()
+	in := &Input{Time: now}
+	d := Decision{Allow: true, CacheTTL: time.Minute}
+	stored := &cacheKey{b: []byte("stored"), h: 42}
+	c.put(stored, in, &d) // first miss: noted only
+	c.put(stored, in, &d)
+	_, ok := c.get(stored, now)
+	require.True(t, ok, "stored at its second miss")
+	_, ok = c.get(&cacheKey{b: []byte("other"), h: 42}, now)
+	require.False(t, ok, "same hash, different key: a miss")
 }
 
 // forEachLeaf calls f with a setter for every leaf field under typ; slices

@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -87,10 +86,11 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 	}
 	sh := e.shadow.Load() // once: the cache decision and the shadow evaluation must agree
 	cache := e.cacheOf(p, sh)
-	var key [sha256.Size]byte
+	var key *cacheKey
 	if cache != nil {
 		key = cache.key(in)
-		if d, ok := cache.get(&key, in.Time); ok {
+		defer key.release()
+		if d, ok := cache.get(key, in.Time); ok {
 			return d, nil
 		}
 	}
@@ -115,7 +115,7 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 		return d, derr
 	}
 	if cache != nil {
-		cache.put(&key, in, &d)
+		cache.put(key, in, &d)
 	}
 	return d, nil
 }
@@ -137,7 +137,8 @@ func (e *Engine) CachedDecision(ctx context.Context, in *Input) (d Decision, ok 
 		return Decision{}, false
 	}
 	key := cache.key(in)
-	return cache.get(&key, in.Time)
+	defer key.release()
+	return cache.get(key, in.Time)
 }
 
 // cacheOf is p's decision cache, or nil when there is none (with decision
