@@ -2,9 +2,10 @@ package toolguard
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"time"
@@ -435,10 +436,17 @@ func describe(d authz.Destination) string {
 	}
 }
 
+// newCallID names a call the framework gave no id. An id must be unique,
+// not secret (it is in spans, records and credentials), so it comes from the
+// runtime's generator (ChaCha8, seeded by the system) rather than a system
+// call per call.
 func newCallID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "ztagent_" + hex.EncodeToString(b[:])
+	const prefix = "ztagent_"
+	var r [8]byte
+	binary.BigEndian.PutUint64(r[:], rand.Uint64())
+	var b [len(prefix) + 2*len(r)]byte
+	hex.Encode(b[copy(b[:], prefix):], r[:])
+	return string(b[:])
 }
 
 // refuse denies the call after the policy allowed it, and says so in the
