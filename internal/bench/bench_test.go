@@ -22,6 +22,12 @@ func benchmark(b *testing.B, f func(*rig) func(int) error) {
 
 func BenchmarkFloor(b *testing.B) { benchmark(b, func(r *rig) func(int) error { return r.floor }) }
 func BenchmarkSpan(b *testing.B)  { benchmark(b, func(r *rig) func(int) error { return r.span }) }
+func BenchmarkSpanLate(b *testing.B) {
+	benchmark(b, func(r *rig) func(int) error { return r.spanLate })
+}
+func BenchmarkToolSpan(b *testing.B) {
+	benchmark(b, func(r *rig) func(int) error { return r.toolSpan })
+}
 func BenchmarkSpanRecord(b *testing.B) {
 	benchmark(b, func(r *rig) func(int) error { return r.spanRecord })
 }
@@ -53,7 +59,7 @@ func BenchmarkGuardHotParallel(b *testing.B) {
 func TestRigVariantsAllow(t *testing.T) {
 	r := newRig(t)
 	for name, f := range map[string]func(int) error{
-		"floor": r.floor, "span": r.span, "span+record": r.spanRecord, "opa": r.opaEval, "miss": r.guardMiss,
+		"floor": r.floor, "span": r.span, "span+record": r.spanRecord, "span late": r.spanLate, "tool span": r.toolSpan, "opa": r.opaEval, "miss": r.guardMiss,
 		"mint": r.guardMissMint, "hot": r.guardHot,
 	} {
 		for i := range 3 {
