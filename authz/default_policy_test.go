@@ -240,3 +240,25 @@ func BenchmarkDecideDefaultPolicy(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCachedDecisionHit is a decision served by the decision cache:
+// the key, the lookup and the copy a hit hands out.
+func BenchmarkCachedDecisionHit(b *testing.B) {
+	e, err := authz.New(context.Background(), authz.WithDataJSON([]byte(quickstartData)), authz.WithTimeout(testTimeout),
+		authz.WithDecisionCache(1024))
+	require.NoError(b, err)
+	in := readInput()
+	ctx := context.Background()
+	for range 2 { // a decision is stored the second time its key misses
+		_, err := e.Decide(ctx, in)
+		require.NoError(b, err)
+	}
+	_, ok := e.CachedDecision(ctx, in)
+	require.True(b, ok, "the input's decision is not cacheable: the benchmark measures nothing")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := e.CachedDecision(ctx, in); !ok {
+			b.Fatal("miss")
+		}
+	}
+}
