@@ -20,8 +20,8 @@ import (
 //     evaluation error. Approvals are never served from the cache;
 //   - the key is an encoding of the whole input except the fields the policy
 //     provably never reads (see below) and input.time, compared byte for
-//     byte on a hit (an encoding over 1 KiB is kept as its SHA-256). A
-//     different subject,
+//     byte on a hit. An entry keeps it, besides the decision: up to 1 KiB
+//     (a longer encoding is kept as its SHA-256). A different subject,
 //     principal, delegation chain, task, tool, argument, destination or taint
 //     label is a different key;
 //   - entries belong to one policy revision: a reload, bundle or directory
@@ -109,27 +109,28 @@ type cacheKey struct {
 	h uint64
 }
 
-// maxInlineKey bounds the bytes an entry keeps of its key: past it (one
-// large argument) the key is the encoding's SHA-256, as long as a short key.
+// maxInlineKey bounds the bytes an entry keeps of its key: past it (a large
+// argument) the key is the encoding's SHA-256, shorter than most inputs.
 const maxInlineKey = 1 << 10
 
+// A key's first byte says what follows; the two forms never meet.
 const (
-	keyPrefix  = "ztagent.authz.cachekey.v2"
-	keyInline  = 0 // the encoding follows
-	keyDigest  = 1 // the encoding's SHA-256 follows
-	maxPoolKey = 64 << 10
+	keyInline = 0 // the encoding
+	keyDigest = 1 // the encoding's SHA-256
 )
+
+// maxPoolKey is the largest key buffer kept for reuse.
+const maxPoolKey = 64 << 10
 
 var keyBufs = sync.Pool{New: func() any { return &cacheKey{b: make([]byte, 0, maxInlineKey)} }}
 
 // key encodes every input field that goes into the key, each length-prefixed
-// so that no two different inputs encode to the same bytes. A field added to
+// (uvarint) so that no two different inputs encode to the same bytes. A field added to
 // Input must be added here: TestCacheKeyCoversEveryField fails until it is.
 // The caller gives the key back with release once done with it.
 func (c *decisionCache) key(in *Input) *cacheKey {
 	k := keyBufs.Get().(*cacheKey)
-	b := append(k.b[:0], keyPrefix...)
-	b = append(b, keyInline)
+	b := append(k.b[:0], keyInline)
 	b = appendStr(b, in.Subject.SPIFFEID)
 	b = appendStr(b, in.Subject.TrustDomain)
 	b = appendStr(b, in.Principal.User)
@@ -144,7 +145,7 @@ func (c *decisionCache) key(in *Input) *cacheKey {
 		b = append(b, 0)
 	}
 	if c.keyCallsUsed {
-		b = binary.BigEndian.AppendUint64(b, uint64(in.Task.CallsUsed))
+		b = binary.AppendUvarint(b, uint64(in.Task.CallsUsed))
 	}
 	b = appendStr(b, in.Tool.Name)
 	b = appendStr(b, in.Tool.Effect)
@@ -154,12 +155,12 @@ func (c *decisionCache) key(in *Input) *cacheKey {
 	}
 	b = appendStr(b, in.Call.Args)
 	b = appendStr(b, in.Call.ArgsDigest)
-	b = binary.BigEndian.AppendUint64(b, uint64(len(in.Call.Destinations)))
+	b = binary.AppendUvarint(b, uint64(len(in.Call.Destinations)))
 	for _, d := range in.Call.Destinations {
 		b = appendStr(b, d.Kind)
 		b = appendStr(b, d.Scheme)
 		b = appendStr(b, d.Host)
-		b = binary.BigEndian.AppendUint64(b, uint64(d.Port))
+		b = binary.AppendUvarint(b, uint64(d.Port))
 		b = appendStr(b, d.Path)
 		b = appendStr(b, d.Address)
 		b = appendBool(b, d.Flagged)
@@ -168,7 +169,7 @@ func (c *decisionCache) key(in *Input) *cacheKey {
 	b = appendStrs(b, in.Context.Taint)
 	if len(b) > maxInlineKey {
 		sum := sha256.Sum256(b)
-		b = append(append(b[:len(keyPrefix)], keyDigest), sum[:]...)
+		b = append(append(b[:0], keyDigest), sum[:]...)
 	}
 	k.b, k.h = b, maphash.Bytes(c.seed, b)
 	return k
@@ -184,19 +185,16 @@ func (k *cacheKey) release() {
 // appendStr takes bytes too, so that argument bytes are not converted (and
 // copied) to a string first.
 func appendStr[S ~string | ~[]byte](b []byte, s S) []byte {
-	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
 
 // appendTime appends t as the policy sees it (timeTerm): in its own zone,
 // so the same instant in two zones, two different documents to the policy,
-// are two keys. It formats in place and writes the length prefix after.
+// are two keys.
 func appendTime(b []byte, t time.Time) []byte {
-	at := len(b)
-	b = binary.BigEndian.AppendUint64(b, 0)
-	b = t.AppendFormat(b, inputTimeLayout)
-	binary.BigEndian.PutUint64(b[at:], uint64(len(b)-at-8))
-	return b
+	var buf [64]byte
+	return appendStr(b, t.AppendFormat(buf[:0], inputTimeLayout))
 }
 
 func appendBool(b []byte, v bool) []byte {
@@ -207,7 +205,7 @@ func appendBool(b []byte, v bool) []byte {
 }
 
 func appendStrs(b []byte, ss []string) []byte {
-	b = binary.BigEndian.AppendUint64(b, uint64(len(ss)))
+	b = binary.AppendUvarint(b, uint64(len(ss)))
 	for _, s := range ss {
 		b = appendStr(b, s)
 	}

@@ -68,13 +68,29 @@ func TestCacheKeyLongInputIsDigested(t *testing.T) {
 		return &Input{Call: Call{Args: json.RawMessage(`"` + strings.Repeat(string(fill), 2*maxInlineKey) + `"`)}}
 	}
 	a, b := cacheKeyOf(c, long('a')), cacheKeyOf(c, long('b'))
-	require.Len(t, a, len(keyPrefix)+1+sha256.Size)
-	require.Equal(t, byte(keyDigest), a[len(keyPrefix)])
+	require.Len(t, a, 1+sha256.Size)
+	require.Equal(t, byte(keyDigest), a[0])
 	require.NotEqual(t, a, b)
 	require.Equal(t, a, cacheKeyOf(c, long('a')))
 	short := cacheKeyOf(c, &Input{})
-	require.Equal(t, byte(keyInline), short[len(keyPrefix)])
+	require.Equal(t, byte(keyInline), short[0])
 	require.LessOrEqual(t, len(short), maxInlineKey)
+}
+
+// Every field is length-prefixed: moving bytes from one field to the next,
+// or an element from one list to the next, makes another key.
+func TestCacheKeyFieldBoundaries(t *testing.T) {
+	c := newDecisionCache(8, policyReads{})
+	pairs := [][2]*Input{
+		{{Subject: Subject{SPIFFEID: "ab", TrustDomain: "c"}}, {Subject: Subject{SPIFFEID: "a", TrustDomain: "bc"}}},
+		{{Principal: Principal{Chain: []string{"a", "b"}}}, {Principal: Principal{Chain: []string{"ab"}}}},
+		{{Principal: Principal{Chain: []string{"a"}}, Task: Task{Scopes: []string{}}}, {Principal: Principal{Chain: []string{}}, Task: Task{Scopes: []string{"a"}}}},
+		{{Call: Call{Destinations: []Destination{{Host: "a", Path: "b"}}}}, {Call: Call{Destinations: []Destination{{Host: "ab"}}}}},
+		{{Call: Call{Destinations: []Destination{{Port: 1}}}}, {Call: Call{Destinations: []Destination{{Port: 256}}}}},
+	}
+	for i, p := range pairs {
+		require.NotEqual(t, cacheKeyOf(c, p[0]), cacheKeyOf(c, p[1]), "pair %d", i)
+	}
 }
 
 // An entry serves only the key it was stored for, byte for byte: two keys
