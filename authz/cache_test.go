@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -339,4 +341,55 @@ func TestDecisionCacheKeyCoversModulesFromRegoOptions(t *testing.T) {
 	d := decide(t, e, in)
 	require.False(t, d.Cached)
 	require.False(t, d.Allow, "the budget is spent; a cached allow must not answer")
+}
+
+// A cached engine decides exactly what a plain one decides, on a stream of
+// inputs drawn from small pools so that keys repeat, differ in one field, or
+// differ only in where the bytes fall between fields; the cache is small,
+// so keys also share slots and evict each other.
+func TestDecisionCacheAgreesWithEvaluation(t *testing.T) {
+	cached := cachedEngine(t, authz.WithDecisionCache(8))
+	plain, err := authz.New(context.Background(), authz.WithDataJSON([]byte(quickstartData)), authz.WithTimeout(testTimeout))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = plain.Close() })
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	// Each field keeps readInput's value (the first) most of the time.
+	at := func(n int) int {
+		if rng.IntN(4) > 0 {
+			return 0
+		}
+		return rng.IntN(n)
+	}
+	pick := func(ss ...string) string { return ss[at(len(ss))] }
+	hits := 0
+	n := 1500
+	if testing.Short() {
+		n = 300
+	}
+	for i := range n {
+		in := readInput()
+		in.Subject.SPIFFEID = pick(quickstartAgent, "spiffe://ztagent.dev/agent/other")
+		in.Principal.User = pick("alice@example.com", "alice@example.co", "")
+		in.Task.ID = pick("t-1", "t-", "t-1t")
+		in.Task.Scopes = [][]string{{"docs:read"}, {"docs:", "read"}, nil}[at(3)]
+		in.Tool.Name = pick("read_file", "fetch_url", "write_file")
+		in.Tool.Effect = pick("read", "write")
+		path := pick("/srv/docs/a.txt", "/srv/docs/b.txt", "/etc/shadow")
+		in.Call.Args = json.RawMessage(`{"path":"` + path + `"}`)
+		in.Call.Destinations[0].Path = path
+		in.Context.Taint = [][]string{nil, {"untrusted:web"}}[at(2)]
+		in.Call.ID = "call_" + strconv.Itoa(i)
+
+		want, wantErr := plain.Decide(context.Background(), in)
+		got, gotErr := cached.Decide(context.Background(), in)
+		require.Equal(t, wantErr, gotErr, "input %d", i)
+		if got.Cached {
+			hits++
+		}
+		got.Cached = false
+		require.Equal(t, want, got, "input %d: %+v", i, in)
+	}
+	t.Logf("%d of %d decisions served by the cache", hits, n)
+	require.Greater(t, hits, n/20, "the cache served too few decisions to test anything")
 }
