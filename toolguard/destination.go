@@ -159,11 +159,11 @@ var hostProfile = idna.New(
 )
 
 func canonicalURL(raw string) (authz.Destination, error) {
-	raw = strings.TrimSpace(raw)
-	if i := strings.IndexFunc(raw, func(r rune) bool { return isControl(r) || r == '\\' || r == ' ' }); i >= 0 {
+	if i := strings.IndexFunc(raw, func(r rune) bool { return isControl(r) || r == '\\' || unicode.IsSpace(r) }); i >= 0 {
 		// Browsers strip tabs and newlines and read '\' as '/'; Go does
-		// not. Two parsers reading one string differently is how a check
-		// and a request disagree, so neither reading is guessed.
+		// not, and sends a trailing space as "%20". Two parsers reading one
+		// string differently is how a check and a request disagree, so
+		// neither reading is guessed, not even trimming the ends.
 		return authz.Destination{}, errors.New("URL contains white space, control characters or '\\'")
 	}
 	u, err := url.Parse(raw)

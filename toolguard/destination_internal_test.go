@@ -26,7 +26,6 @@ func TestCanonicalURL(t *testing.T) {
 		{"https://127.0.0.1/", "127.0.0.1", 443, "/"},
 		{"https://[::ffff:127.0.0.1]/", "127.0.0.1", 443, "/"}, // IPv4-mapped IPv6 is the IPv4 address
 		{"https://[2001:DB8::1]/", "2001:db8::1", 443, "/"},
-		{"  https://example.com/  ", "example.com", 443, "/"},
 		// Every IPv4 notation browsers and inet_aton accept is the address it names.
 		{"http://0x7f.1/", "127.0.0.1", 80, "/"},
 		{"http://0x7f000001/", "127.0.0.1", 80, "/"},
@@ -67,6 +66,9 @@ func TestCanonicalURL(t *testing.T) {
 		"https://user:pw@example.com/", "https://example.com@evil.example/",
 		"http://0x100.1/", "http://256.0.0.1/", "http://1.2.3.4.5/", "http://4294967296/", "http://4294967423.0.0.1/",
 		"http://08.0.0.1/", "http://0x7g.1/", "http://foo.0x10/", "http://example.123/",
+		// White space around a URL: Go's client sends "/docs " as "/docs%20",
+		// so a trimmed reading would judge another path than the one asked for.
+		"https://example.com/docs ", "https://example.com/docs\n", "  https://example.com/", "\thttps://example.com/",
 		"https://exa mple.com/", "https://example.com:0/", "https://example.com:99999/", "https://example.com:/",
 		"https://[fe80::1%25eth0]/", "https://.example.com/", "https://example..com/", "https:///path",
 		"https://%31%32%37.0.0.1/", "https://ex%25ample.com/", "https://example.com%2f@evil.example/",
