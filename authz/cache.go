@@ -125,9 +125,9 @@ const maxPoolKey = 64 << 10
 var keyBufs = sync.Pool{New: func() any { return &cacheKey{b: make([]byte, 0, maxInlineKey)} }}
 
 // key encodes every input field that goes into the key, each length-prefixed
-// (uvarint) so that no two different inputs encode to the same bytes. A field added to
-// Input must be added here: TestCacheKeyCoversEveryField fails until it is.
-// The caller gives the key back with release once done with it.
+// (uvarint) so that no two different inputs encode to the same bytes. A
+// field added to Input must be added here: TestCacheKeyCoversEveryField
+// fails until it is. The caller gives the key back with release once done.
 func (c *decisionCache) key(in *Input) *cacheKey {
 	k := keyBufs.Get().(*cacheKey)
 	b := append(k.b[:0], keyInline)
