@@ -273,6 +273,11 @@ func fetchRemote(ctx context.Context, client *http.Client, u, what string) ([]by
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
+		// The cause, not the *url.Error, which quotes the URL (of a
+		// redirect too), query included, in every error this returns.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("%s: fetch: %w", what, err)
 	}
 	defer resp.Body.Close()
@@ -320,6 +325,21 @@ func checkEndpoint(what, raw string) error {
 	return nil
 }
 
+// maxRedirects is how many redirects the default fetch client follows, as
+// many as net/http's default policy.
+const maxRedirects = 10
+
+// checkRedirect is the default fetch client's redirect policy: every hop
+// must pass checkEndpoint as the configured URL did, so a redirect (a
+// misconfigured proxy, say) cannot move a fetch of keys or revocations to
+// clear text, where they could be swapped.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	return checkEndpoint("redirect target", req.URL.String())
+}
+
 // secureTransport: https, or http to a loopback address (a test server, a
 // local sidecar), where nothing on the way can read or change the traffic.
 func secureTransport(u *url.URL) bool {
@@ -347,7 +367,7 @@ type remoteConfig struct {
 }
 
 func newRemoteConfig(opts []RemoteOption) (remoteConfig, error) {
-	cfg := remoteConfig{client: &http.Client{Timeout: defaultFetchTimeout}, now: time.Now}
+	cfg := remoteConfig{client: &http.Client{Timeout: defaultFetchTimeout, CheckRedirect: checkRedirect}, now: time.Now}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&cfg)
@@ -367,7 +387,9 @@ func newRemoteConfig(opts []RemoteOption) (remoteConfig, error) {
 }
 
 // WithHTTPClient sets the client used to fetch (default: http.Client with a
-// 10s timeout). Its redirect policy applies.
+// 10s timeout that follows a redirect only to a URL the configured one
+// could have been: https, or http to a loopback address). Its redirect
+// policy applies instead.
 func WithHTTPClient(c *http.Client) RemoteOption {
 	return optionFunc[remoteConfig](func(cfg *remoteConfig) { cfg.client = c })
 }

@@ -382,3 +382,44 @@ func TestRemoteVerifierBackgroundRefresh(t *testing.T) {
 	_, err = v.Verify(ctx, c.Token(), c.Audience)
 	require.NoError(t, err)
 }
+
+// The default fetch client follows a redirect only to a URL that could have
+// been configured: a redirect to clear text on another host (a
+// misconfigured proxy) would let whoever is on the way swap the keys or the
+// revocation list. It is refused before anything is sent there.
+func TestRemoteFetchRedirects(t *testing.T) {
+	ctx := context.Background()
+	m := newTestMinter(t, newFakeClock())
+	keys := minterServer(t, m, nil)
+	redirectTo := func(target string) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, target+r.URL.Path, http.StatusFound)
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	clearText := redirectTo("http://keys.example.invalid")
+	_, err := NewRemoteVerifier(ctx, clearText.URL+"/jwks", m.Issuer(), WithRevocationChecker(NoRevocationCheck()))
+	require.ErrorContains(t, err, "redirect target must be https")
+	_, err = RemoteRevocations(ctx, clearText.URL+"/revoked")
+	require.ErrorContains(t, err, "redirect target must be https")
+	require.NotContains(t, err.Error(), "/revoked", "errors never quote a URL")
+
+	// To loopback, as the configured URL may be, a redirect is followed.
+	moved := redirectTo(keys.URL)
+	v, err := NewRemoteVerifier(ctx, moved.URL+"/jwks", m.Issuer(), WithRevocationChecker(NoRevocationCheck()))
+	require.NoError(t, err)
+	require.NoError(t, v.Close())
+	l, err := RemoteRevocations(ctx, moved.URL+"/revoked")
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+
+	// A loop ends.
+	var loop *httptest.Server
+	loop = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, loop.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer loop.Close()
+	_, err = RemoteRevocations(ctx, loop.URL+"/revoked")
+	require.ErrorContains(t, err, "stopped after 10 redirects")
+}
