@@ -63,6 +63,11 @@ func (m *Minter) RevocationListHandler() http.Handler {
 // 5s), or at once through Refresh. It fails closed: when no list could be
 // fetched for longer than WithMaxStaleness (default 30s), Revoked returns
 // an error and the Verifier refuses every token.
+//
+// An id it has seen stays revoked until the token's exp plus the largest
+// leeway by its own clock, even after the minter stops listing it: the
+// minter drops an id by the minter's clock, and a verifier whose clock lags
+// would otherwise accept the token again for the difference.
 type RemoteRevocationList struct {
 	url      string
 	client   *http.Client
@@ -70,8 +75,8 @@ type RemoteRevocationList struct {
 	maxStale time.Duration
 
 	mu      sync.RWMutex
-	revoked map[string]struct{}
-	fetched time.Time // clock time of the last successful fetch
+	revoked map[string]time.Time // id → when it may be forgotten (exp + maxLeeway, by now)
+	fetched time.Time            // clock time of the last successful fetch
 
 	fetching fetchLock // one fetch at a time
 	failures atomic.Uint64
@@ -149,7 +154,7 @@ func (l *RemoteRevocationList) Refresh(ctx context.Context) error {
 		return fmt.Errorf("creds: remote revocations: %w", err)
 	}
 	defer l.fetching.unlock()
-	set, err := l.fetch(ctx)
+	list, err := l.fetch(ctx)
 	if err != nil {
 		l.failures.Add(1)
 		return fmt.Errorf("creds: remote revocations: %w", err)
@@ -159,14 +164,41 @@ func (l *RemoteRevocationList) Refresh(ctx context.Context) error {
 	if l.revoked == nil && !l.fetched.IsZero() { // closed
 		return nil
 	}
-	l.revoked, l.fetched = set, l.now()
+	now := l.now()
+	set, err := merged(l.revoked, list, now)
+	if err != nil {
+		l.failures.Add(1)
+		return fmt.Errorf("creds: remote revocations: %w", err)
+	}
+	l.revoked, l.fetched = set, now
 	return nil
+}
+
+// merged is the ids of list, and those of held not yet forgettable at now,
+// each with the time it may be forgotten: its exp plus maxLeeway.
+func merged(held map[string]time.Time, list []revocationEntryJSON, now time.Time) (map[string]time.Time, error) {
+	set := make(map[string]time.Time, len(list))
+	for _, e := range list {
+		at := time.Unix(e.Exp, 0).Add(maxLeeway)
+		if prev, ok := set[e.ID]; !ok || at.After(prev) {
+			set[e.ID] = at
+		}
+	}
+	for id, at := range held {
+		if _, listed := set[id]; !listed && now.Before(at) {
+			set[id] = at
+		}
+	}
+	if len(set) > maxRevocationEntries {
+		return nil, fmt.Errorf("revocation list: %d ids held, more than %d", len(set), maxRevocationEntries)
+	}
+	return set, nil
 }
 
 // Failures counts fetches that failed since the list was created.
 func (l *RemoteRevocationList) Failures() uint64 { return l.failures.Load() }
 
-func (l *RemoteRevocationList) fetch(ctx context.Context) (map[string]struct{}, error) {
+func (l *RemoteRevocationList) fetch(ctx context.Context) ([]revocationEntryJSON, error) {
 	body, err := fetchRemote(ctx, l.client, l.url, "revocation list")
 	if err != nil {
 		return nil, err
@@ -181,11 +213,7 @@ func (l *RemoteRevocationList) fetch(ctx context.Context) (map[string]struct{}, 
 	if len(list.Revoked) > maxRevocationEntries {
 		return nil, fmt.Errorf("revocation list: %d entries, more than %d", len(list.Revoked), maxRevocationEntries)
 	}
-	set := make(map[string]struct{}, len(list.Revoked))
-	for _, e := range list.Revoked {
-		set[e.ID] = struct{}{}
-	}
-	return set, nil
+	return list.Revoked, nil
 }
 
 // Close stops polling; afterwards Revoked fails closed. Idempotent.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -163,4 +164,73 @@ func TestRemoteRevocationsRefreshWaitsWithItsContext(t *testing.T) {
 	require.Zero(t, l.Failures())
 	l.fetching.unlock()
 	require.NoError(t, l.Refresh(context.Background()))
+}
+
+// The minter stops listing a revoked id at its exp plus the largest leeway
+// by the minter's clock. A verifier whose clock lags still accepts the
+// token then (by its clock it is within the leeway), so the list keeps the
+// id until exp plus the leeway by its own clock.
+func TestRemoteRevocationsOutliveTheMinterListUnderSkew(t *testing.T) {
+	ctx := context.Background()
+	mclk := newFakeClock()
+	m := newTestMinter(t, mclk)
+	srv := minterServer(t, m, nil)
+	vnow := func() time.Time { return mclk.Now().Add(-10 * time.Second) } // the verifier's clock lags
+	l, err := RemoteRevocations(ctx, srv.URL+"/revoked", WithHTTPClient(srv.Client()), WithRemoteClock(vnow),
+		WithRefreshInterval(time.Hour), WithMaxStaleness(2*time.Hour))
+	require.NoError(t, err)
+	defer l.Close()
+	v, err := NewVerifier(m.PublicKey(), m.Issuer(), l, WithLeeway(maxLeeway), WithVerifierClock(vnow))
+	require.NoError(t, err)
+
+	c, err := m.Issue(ctx, testRequest())
+	require.NoError(t, err)
+	require.NoError(t, m.Revoke(ctx, c.ID))
+	require.NoError(t, l.Refresh(ctx))
+	_, err = v.Verify(ctx, c.Token(), c.Audience)
+	require.ErrorIs(t, err, ErrRevoked)
+
+	mclk.Advance(c.TTL() + maxLeeway + time.Second) // the minter: past exp+leeway; the verifier: 9s before
+	require.NoError(t, l.Refresh(ctx))
+	require.NotContains(t, listedIDs(t, srv), c.ID, "the minter no longer lists it")
+	_, err = v.Verify(ctx, c.Token(), c.Audience)
+	require.ErrorIs(t, err, ErrRevoked, "a revoked token must not be accepted again")
+
+	mclk.Advance(10 * time.Second) // the verifier's clock passes exp+leeway too: the token is dead anyway
+	require.NoError(t, l.Refresh(ctx))
+	revoked, err := l.Revoked(ctx, c.ID)
+	require.NoError(t, err)
+	require.False(t, revoked, "forgotten once no verifier can accept the token")
+	_, err = v.Verify(ctx, c.Token(), c.Audience)
+	require.ErrorIs(t, err, ErrExpired)
+}
+
+func listedIDs(t *testing.T, srv *httptest.Server) []string {
+	t.Helper()
+	resp, err := srv.Client().Get(srv.URL + "/revoked")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var list revocationListJSON
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&list))
+	ids := make([]string, 0, len(list.Revoked))
+	for _, e := range list.Revoked {
+		ids = append(ids, e.ID)
+	}
+	return ids
+}
+
+// Ids held from earlier lists count against the bound too.
+func TestRemoteRevocationsMergedBound(t *testing.T) {
+	now := time.Unix(1000, 0)
+	held := map[string]time.Time{"old": now.Add(time.Minute), "gone": now.Add(-time.Second)}
+	set, err := merged(held, []revocationEntryJSON{{ID: "new", Exp: now.Unix()}}, now)
+	require.NoError(t, err)
+	require.Equal(t, map[string]time.Time{"old": now.Add(time.Minute), "new": now.Add(maxLeeway)}, set)
+
+	big := make(map[string]time.Time, maxRevocationEntries)
+	for i := range maxRevocationEntries {
+		big[strconv.Itoa(i)] = now.Add(time.Hour)
+	}
+	_, err = merged(big, []revocationEntryJSON{{ID: "one more", Exp: now.Unix()}}, now)
+	require.ErrorContains(t, err, "more than")
 }
