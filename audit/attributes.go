@@ -23,8 +23,10 @@ const (
 	KeyToolEffect attribute.Key = "ztagent.tool.effect"
 	// KeyToolRisk (string) is the tool's declared risk: low, medium or high.
 	KeyToolRisk attribute.Key = "ztagent.tool.risk"
-	// KeyArgsDigest (string) is "sha256:<hex>" of the canonical JSON of the
-	// frozen call arguments: the same value the policy and approvals saw.
+	// KeyArgsDigest (string) is a keyed digest of the canonical JSON of the
+	// frozen call arguments, "hmac-sha256:<hex>" (toolguard.WithArgsDigestKey):
+	// the same value the policy and approvals saw. Keyed, so that it cannot be
+	// used to test guesses of the arguments.
 	KeyArgsDigest attribute.Key = "ztagent.args.digest"
 
 	// KeyLinkKind (string) is set on span links to say why two spans are

@@ -24,8 +24,9 @@ type ToolCall struct {
 	Effect string
 	// Risk is low, medium or high (ztagent.tool.risk).
 	Risk string
-	// ArgsDigest is "sha256:<hex>" of the canonical frozen arguments
-	// (ztagent.args.digest). Argument values are never recorded here.
+	// ArgsDigest is a keyed digest of the canonical frozen arguments
+	// (ztagent.args.digest, see KeyArgsDigest). Argument values are never
+	// recorded here.
 	ArgsDigest string
 	// Enrich makes the guard add to an execute_tool span that a framework
 	// (an agent SDK) already started, when one is active in ctx, instead of

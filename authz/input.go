@@ -54,7 +54,7 @@ type Tool struct {
 type Call struct {
 	ID           string          `json:"id"`
 	Args         json.RawMessage `json:"args"`        // canonical JSON of the frozen args
-	ArgsDigest   string          `json:"args_digest"` // "sha256:<hex>"
+	ArgsDigest   string          `json:"args_digest"` // names Args: toolguard writes "hmac-sha256:<hex>" under its key
 	Destinations []Destination   `json:"destinations"`
 }
 

@@ -22,7 +22,7 @@ type ApprovalRequest struct {
 	Subject    string          // the agent's SPIFFE ID
 	Principal  Principal       // on whose behalf
 	Args       json.RawMessage // the frozen, canonical arguments
-	ArgsDigest string          // "sha256:<hex>" of Args
+	ArgsDigest string          // "hmac-sha256:<hex>" of Args, under the guard's key (WithArgsDigestKey)
 	Reasons    []authz.Reason  // why approval is required
 }
 

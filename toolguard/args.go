@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/ztagent/ztagent/authz"
-	"github.com/ztagent/ztagent/internal/digest"
 )
 
 // frozen is the authorized copy of a call's arguments: the canonical JSON the
@@ -72,17 +71,19 @@ type freezer struct {
 	// alone (URLs, email addresses, argv: no path, which depends on the file
 	// system), so they are derived once per remembered arguments too.
 	pure bool
+	// digests names the arguments (argsdigest.go).
+	digests *argsDigester
 
 	mu sync.RWMutex
 	m  map[string]frozen
 }
 
-func newFreezer(decls []Dest) *freezer {
+func newFreezer(decls []Dest, digests *argsDigester) *freezer {
 	pure := true
 	for _, d := range decls {
 		pure = pure && d.kind != "path"
 	}
-	return &freezer{pure: pure}
+	return &freezer{pure: pure, digests: digests}
 }
 
 const (
@@ -91,8 +92,11 @@ const (
 )
 
 func (fz *freezer) freezeJSON(raw []byte) (frozen, error) {
-	if fz == nil || len(raw) > freezeMaxBytes {
-		return freezeJSON(raw)
+	if fz == nil {
+		return freezeJSON(raw, nil)
+	}
+	if len(raw) > freezeMaxBytes {
+		return freezeJSON(raw, fz.digests)
 	}
 	fz.mu.RLock()
 	f, ok := fz.m[string(raw)]
@@ -100,7 +104,7 @@ func (fz *freezer) freezeJSON(raw []byte) (frozen, error) {
 	if ok {
 		return f, nil
 	}
-	f, err := freezeJSON(raw)
+	f, err := freezeJSON(raw, fz.digests)
 	if err != nil {
 		return f, err
 	}
@@ -118,8 +122,9 @@ func (fz *freezer) freezeJSON(raw []byte) (frozen, error) {
 
 // freezeJSON canonicalizes raw JSON arguments: numbers kept exactly, object
 // keys sorted, insignificant space removed. Trailing data is refused so that
-// the policy and the tool cannot read two different documents.
-func freezeJSON(raw []byte) (frozen, error) {
+// the policy and the tool cannot read two different documents. The digest
+// is taken under digests.
+func freezeJSON(raw []byte, digests *argsDigester) (frozen, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -135,7 +140,7 @@ func freezeJSON(raw []byte) (frozen, error) {
 	if err != nil {
 		return frozen{}, fmt.Errorf("arguments cannot be re-encoded: %w", err)
 	}
-	return frozen{raw: canon, digest: digest.Of(canon), decoded: v}, nil
+	return frozen{raw: canon, digest: digests.digest(canon), decoded: v}, nil
 }
 
 // freezeValue marshals typed arguments, canonicalizes them and rebuilds a

@@ -92,7 +92,7 @@ func TestFreezeValueLosslessMatchesFullCheck(t *testing.T) {
 		// The skipped check: the copy's JSON canonicalizes to the same digest.
 		again, err := json.Marshal(fast)
 		require.NoError(t, err)
-		g, err := freezeJSON(again)
+		g, err := freezeJSON(again, nil)
 		require.NoError(t, err)
 		require.Equal(t, ff.digest, g.digest, "the skipped check would have passed (%d)", i)
 	}
@@ -118,11 +118,11 @@ func TestHostMemo(t *testing.T) {
 // Nothing but JSON whitespace may follow the arguments.
 func TestFreezeJSONRefusesTrailingData(t *testing.T) {
 	for _, in := range []string{`{} x`, `{} {}`, "{}\v", `{}]`, `1 2`, "{}\u00a0"} {
-		_, err := freezeJSON([]byte(in))
+		_, err := freezeJSON([]byte(in), nil)
 		require.Error(t, err, "%q", in)
 	}
 	for _, in := range []string{`{}`, " {} \t\r\n", `"s"  `} {
-		_, err := freezeJSON([]byte(in))
+		_, err := freezeJSON([]byte(in), nil)
 		require.NoError(t, err, "%q", in)
 	}
 }
@@ -135,7 +135,7 @@ func TestFreezerRemembersOnlyWhatFreezeJSONGives(t *testing.T) {
 	inputs := []string{`{"b":1,"a":[1.50,"x"]}`, `{"url":"https://docs.example.com/"}`, `[1,2]`, `"s"`, `{"a":`, `{} x`, `{} {}`, "{}\v", `{"n":1e400}`, " {} \n"}
 	for range 3 {
 		for _, in := range inputs {
-			want, werr := freezeJSON([]byte(in))
+			want, werr := freezeJSON([]byte(in), nil)
 			got, gerr := fz.freezeJSON([]byte(in))
 			require.Equal(t, werr == nil, gerr == nil, in)
 			require.Equal(t, want, got, in)
@@ -175,7 +175,7 @@ func TestFreezerIsBounded(t *testing.T) {
 func TestFreezerDerivesPureDestinationsOnce(t *testing.T) {
 	raw := []byte(`{"url":"https://Docs.Example.com:443/a","to":"bob@example.com","argv":["-x","y"],"path":"a.txt"}`)
 	pureDecls := []Dest{URLArg("url"), EmailArg("to"), ArgvArg("argv")}
-	fz := newFreezer(pureDecls)
+	fz := newFreezer(pureDecls, nil)
 	require.True(t, fz.pure)
 	f1, err := fz.freezeJSON(raw)
 	require.NoError(t, err)
@@ -195,7 +195,7 @@ func TestFreezerDerivesPureDestinationsOnce(t *testing.T) {
 	}
 
 	withPath := append(pureDecls, PathArg("path", t.TempDir()))
-	fz = newFreezer(withPath)
+	fz = newFreezer(withPath, nil)
 	require.False(t, fz.pure)
 	f1, err = fz.freezeJSON(raw)
 	require.NoError(t, err)
@@ -204,7 +204,7 @@ func TestFreezerDerivesPureDestinationsOnce(t *testing.T) {
 	require.NoError(t, err)
 
 	// A derivation error is reported on every call, like the result.
-	fz = newFreezer([]Dest{URLArg("url")})
+	fz = newFreezer([]Dest{URLArg("url")}, nil)
 	bad := []byte(`{"url":"ftp://example.com/"}`)
 	for range 2 {
 		f, err := fz.freezeJSON(bad)

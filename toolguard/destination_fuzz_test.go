@@ -69,7 +69,7 @@ func FuzzDestinations(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		fr, err := freezeJSON(raw)
+		fr, err := freezeJSON(raw, nil)
 		if err != nil {
 			return
 		}

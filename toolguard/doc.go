@@ -15,8 +15,9 @@
 //
 //  1. starts an execute_tool span linked to the model turn that proposed it (package audit);
 //  2. reads the agent's current SPIFFE SVID (package identity; expired means deny);
-//  3. freezes the arguments (canonical JSON plus its SHA-256 digest) and derives the
-//     destinations from them by code, never by trusting the model;
+//  3. freezes the arguments (canonical JSON plus its digest, an HMAC-SHA256
+//     under the guard's key) and derives the destinations from them by code,
+//     never by trusting the model;
 //  4. asks the Rego policy (package authz) for a decision, under a deadline;
 //  5. asks the Approver when the decision requires approval, bound to the args digest;
 //  6. mints a short-lived credential scoped by the decision (package creds);

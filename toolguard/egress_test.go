@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztagent/ztagent/authz"
-	"github.com/ztagent/ztagent/internal/digest"
 	"github.com/ztagent/ztagent/toolguard"
 )
 
@@ -161,7 +160,7 @@ func TestToolRunsOnTheFrozenAuthorizedCopy(t *testing.T) {
 		seenInput = in
 		return d, err
 	})
-	f := newFixture(t, toolguard.WithDecider(dec))
+	f := newFixture(t, toolguard.WithDecider(dec), toolguard.WithArgsDigestKey(testDigestKey))
 	var p probe
 	fetch := wrap(t, f.guard, fetchTool, p.fn)
 	_, err := fetch(context.Background(), args)
@@ -176,7 +175,7 @@ func TestToolRunsOnTheFrozenAuthorizedCopy(t *testing.T) {
 	ranCanon, err := json.Marshal(canon)
 	require.NoError(t, err)
 	rec := f.sink.last(t)
-	require.Equal(t, digest.Of(ranCanon), rec.ArgsDigest, "the record's digest is the digest of what ran")
+	require.Equal(t, argsDigestOf(ranCanon), rec.ArgsDigest, "the record's digest is the digest of what ran")
 	require.Equal(t, seenInput.Call.ArgsDigest, rec.ArgsDigest)
 	require.JSONEq(t, string(ranCanon), string(seenInput.Call.Args))
 
@@ -187,7 +186,7 @@ func TestToolRunsOnTheFrozenAuthorizedCopy(t *testing.T) {
 		copy(raw[9:], "http://evil.example/")
 		return eng.Decide(ctx, in)
 	})
-	f2 := newFixture(t, toolguard.WithDecider(dec2))
+	f2 := newFixture(t, toolguard.WithDecider(dec2), toolguard.WithArgsDigestKey(testDigestKey))
 	fn, err := toolguard.WrapJSON(f2.guard, fetchTool, func(_ context.Context, a json.RawMessage) (json.RawMessage, error) {
 		got = a
 		return nil, nil
@@ -196,7 +195,7 @@ func TestToolRunsOnTheFrozenAuthorizedCopy(t *testing.T) {
 	_, err = fn(context.Background(), raw)
 	require.NoError(t, err)
 	require.JSONEq(t, `{"url":"https://docs.example.com/b"}`, string(got))
-	require.Equal(t, digest.Of(got), f2.sink.last(t).ArgsDigest)
+	require.Equal(t, argsDigestOf(got), f2.sink.last(t).ArgsDigest)
 }
 
 // With nested roots, a path is opened through the root of the declaration

@@ -37,6 +37,7 @@ type Guard struct {
 	shared          sync.Map                 // *sharedCred → struct{}: task credentials to refresh
 	who             atomic.Pointer[svidInfo] // the last SVID seen, as recorded
 	hosts           hostMemo                 // canonical forms of granted hosts
+	digests         *argsDigester            // names arguments (WithArgsDigestKey)
 
 	cancel    context.CancelFunc
 	bg        sync.WaitGroup
@@ -89,6 +90,7 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		enrichSpans:     c.enrichSpans,
 		audit:           c.audit,
 		now:             c.now,
+		digests:         newArgsDigester(c.argsKey),
 	}
 	if err := g.fillDefaults(ctx, &c); err != nil {
 		_ = g.closeOwned()

@@ -2,6 +2,9 @@ package toolguard_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -122,6 +125,18 @@ func newFixtureAt(t *testing.T, now func() time.Time, opts ...toolguard.Option) 
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = f.guard.Close(context.Background()) })
 	return f
+}
+
+// testDigestKey is the arguments-digest key of the guards whose digests a
+// test recomputes with argsDigestOf.
+var testDigestKey = []byte("a test key for argument digests!")
+
+// argsDigestOf is the arguments digest of canon under testDigestKey,
+// computed here without the package's code.
+func argsDigestOf(canon []byte) string {
+	m := hmac.New(sha256.New, testDigestKey)
+	m.Write(canon)
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
 }
 
 type DocArgs struct {

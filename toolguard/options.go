@@ -2,6 +2,7 @@ package toolguard
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -36,6 +37,7 @@ type config struct {
 	enrichSpans     bool
 	audit           auditSettings
 	now             func() time.Time
+	argsKey         []byte
 	err             error
 }
 
@@ -151,6 +153,25 @@ func WithMaxCredentialTTL(d time.Duration) Option {
 func WithEnrichFrameworkSpans() Option {
 	return optionFunc(func(c *config) error {
 		c.enrichSpans = true
+		return nil
+	})
+}
+
+// WithArgsDigestKey sets the key of the arguments digest, the
+// "hmac-sha256:<hex>" that names a call's arguments in its span
+// (ztagent.args.digest), its decision record, the policy input and an
+// approval request. By default each guard makes up a random key, so a digest
+// says nothing about the arguments to whoever reads a trace or a record: a
+// plain hash of a short secret is found by hashing guesses. Give guards the
+// same key (at least audit.MinKeyLen bytes, kept like any secret) when
+// digests from several processes must be compared, or recomputed by an
+// auditor.
+func WithArgsDigestKey(key []byte) Option {
+	return optionFunc(func(c *config) error {
+		if len(key) < audit.MinKeyLen {
+			return fmt.Errorf("toolguard: WithArgsDigestKey: a key of %d bytes; at least %d", len(key), audit.MinKeyLen)
+		}
+		c.argsKey = append([]byte(nil), key...)
 		return nil
 	})
 }

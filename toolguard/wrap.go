@@ -20,7 +20,7 @@ func Wrap[A, R any](g *Guard, tool Tool, fn func(context.Context, A) (R, error))
 	if err != nil {
 		return nil, err
 	}
-	vf := newValueFreezer[A](newFreezer(t.Destinations))
+	vf := newValueFreezer[A](newFreezer(t.Destinations, g.digests))
 	return func(ctx context.Context, args A) (R, error) {
 		var out R
 		copied, f, ferr := vf.freeze(args)
@@ -41,7 +41,7 @@ func WrapJSON(g *Guard, tool Tool, fn func(context.Context, json.RawMessage) (js
 	if err != nil {
 		return nil, err
 	}
-	fz := newFreezer(t.Destinations)
+	fz := newFreezer(t.Destinations, g.digests)
 	return func(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
 		var out json.RawMessage
 		f, ferr := fz.freezeJSON(raw)
