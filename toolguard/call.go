@@ -372,7 +372,11 @@ func (c *call) issue(ctx context.Context) *DeniedError {
 // the tool returns, fails or panics; a panic continues after the cleanup.
 func (c *call) execute(ctx context.Context, run func(context.Context) error) (err error) {
 	returned := false
+	var grant *egress
 	defer func() {
+		if grant != nil {
+			grant.ended.Store(true) // first: nothing reaches out on a revoked credential
+		}
 		c.revoke(ctx)
 		if s := taintSet(ctx); s != nil {
 			s.Add(c.tool.OutputTaint...)
@@ -387,7 +391,7 @@ func (c *call) execute(ctx context.Context, run func(context.Context) error) (er
 		}
 	}()
 	tctx := creds.NewContext(ctx, c.cred)
-	tctx = withGrant(tctx, &c.g.hosts, c.dec.Egress, c.files)
+	tctx, grant = withGrant(tctx, &c.g.hosts, c.dec.Egress, c.files)
 	err = run(tctx)
 	returned = true
 	return err

@@ -21,12 +21,12 @@ func Dialer() *net.Dialer {
 // really reach: a loopback, private, link-local, unique-local or shared
 // address — or a cloud metadata endpoint — is refused unless the decision
 // of the call in ctx allows it, and every address is refused outside a
-// guarded call. It does not check host names (it never sees them): pair it
+// guarded call or after it returned. It does not check host names (it never sees them): pair it
 // with Transport, or check AllowedHosts yourself.
 func DialControl(ctx context.Context, network, address string, _ syscall.RawConn) error {
-	e, ok := egressFrom(ctx)
-	if !ok {
-		return fmt.Errorf("toolguard: dial %s refused: not within a guarded call", address)
+	e, err := egressFrom(ctx)
+	if err != nil {
+		return fmt.Errorf("toolguard: dial %s refused: %w", address, err)
 	}
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {

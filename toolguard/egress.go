@@ -26,6 +26,7 @@ type egress struct {
 	hosts        []string
 	allowPrivate bool
 	files        []fileGrant
+	ended        atomic.Bool // the call returned: the grant serves nothing any more
 }
 
 func (e *egress) granted(host string) bool { return slices.Contains(e.hosts, host) }
@@ -34,7 +35,7 @@ func (e *egress) granted(host string) bool { return slices.Contains(e.hosts, hos
 // canonicalized like destinations, so "Docs.Example.com." and "0x7f.1" in a
 // policy compare as the transport and dialer see them; a host that cannot be
 // canonicalized can never match and is dropped.
-func withGrant(ctx context.Context, memo *hostMemo, eg authz.Egress, files []fileGrant) context.Context {
+func withGrant(ctx context.Context, memo *hostMemo, eg authz.Egress, files []fileGrant) (context.Context, *egress) {
 	e := &egress{allowPrivate: eg.AllowPrivate, hosts: make([]string, 0, len(eg.Hosts))}
 	for _, s := range eg.Hosts {
 		if h, ok := memo.canonical(s); ok {
@@ -42,7 +43,7 @@ func withGrant(ctx context.Context, memo *hostMemo, eg authz.Egress, files []fil
 		}
 	}
 	e.files = files
-	return context.WithValue(ctx, egressKey{}, e)
+	return context.WithValue(ctx, egressKey{}, e), e
 }
 
 // hostMemo remembers canonicalHost of the hosts decisions grant: a policy
@@ -74,16 +75,32 @@ func (m *hostMemo) canonical(s string) (string, bool) {
 	return h, true
 }
 
-func egressFrom(ctx context.Context) (*egress, bool) {
-	e, ok := ctx.Value(egressKey{}).(*egress)
-	return e, ok && e != nil
+var (
+	errNoCall    = errors.New("not within a guarded call")
+	errCallEnded = errors.New("the guarded call has returned")
+)
+
+// egressFrom is the grant of the guarded call running under ctx. A grant
+// ends when its call returns (execute), so a goroutine or a context the
+// tool leaves behind reaches nothing once the call's credential is revoked
+// and its record written.
+func egressFrom(ctx context.Context) (*egress, error) {
+	e, _ := ctx.Value(egressKey{}).(*egress)
+	switch {
+	case e == nil:
+		return nil, errNoCall
+	case e.ended.Load():
+		return nil, errCallEnded
+	}
+	return e, nil
 }
 
 // AllowedHosts returns the hosts the decision granted to the call running
-// under ctx. Outside a guarded call it returns none, and ok is false.
+// under ctx. Outside a guarded call, or once it has returned, it returns
+// none, and ok is false.
 func AllowedHosts(ctx context.Context) (hosts []string, ok bool) {
-	e, ok := egressFrom(ctx)
-	if !ok {
+	e, err := egressFrom(ctx)
+	if err != nil {
 		return nil, false
 	}
 	return slices.Clone(e.hosts), true
@@ -91,7 +108,7 @@ func AllowedHosts(ctx context.Context) (hosts []string, ok bool) {
 
 // Transport returns an http.RoundTripper that lets a request through only to
 // a host the decision granted to the call in the request's context; a
-// request made outside a guarded call is refused too. It is the tool's side of
+// request made outside a guarded call, or after it returned, is refused too. It is the tool's side of
 // "egress limited to the decided destinations".
 //
 // Every request is checked, and an http.Client sends each redirect hop as a
@@ -136,9 +153,9 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	e, ok := egressFrom(req.Context())
-	if !ok {
-		return refuse(fmt.Errorf("toolguard: egress to %s refused: request is not made within a guarded call", req.URL.Host))
+	e, err := egressFrom(req.Context())
+	if err != nil {
+		return refuse(fmt.Errorf("toolguard: egress to %s refused: request %w", req.URL.Host, err))
 	}
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 		return refuse(fmt.Errorf("toolguard: egress refused: scheme %q", req.URL.Scheme))

@@ -237,3 +237,45 @@ func TestOpenFileUsesTheRootThatDerivedThePath(t *testing.T) {
 	require.Error(t, afterErr, "read %q through the outer root", after)
 	require.Empty(t, after)
 }
+
+// A grant ends when its call returns: a context the tool keeps, or a
+// goroutine it leaves running, reaches nothing after the call's credential
+// is revoked and its record written.
+func TestGrantEndsWithTheCall(t *testing.T) {
+	vic, hits := victim(t)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o600))
+	f := newFixture(t, toolguard.WithDecider(grantingDecider(true, "127.0.0.1")))
+	tool := toolguard.Tool{Name: "read_doc", Effect: toolguard.Read, Destinations: []toolguard.Dest{toolguard.PathArg("path", dir)}}
+	var kept context.Context
+	fn, err := toolguard.Wrap(f.guard, tool, func(ctx context.Context, a struct {
+		Path string `json:"path"`
+	}) (int, error) {
+		kept = ctx
+		// During the call, everything granted works.
+		if _, ok := toolguard.AllowedHosts(ctx); !ok {
+			t.Error("no grant during the call")
+		}
+		if _, err := toolguard.ReadFile(ctx, a.Path); err != nil {
+			t.Error(err)
+		}
+		return 0, nil
+	})
+	require.NoError(t, err)
+	_, err = fn(context.Background(), struct {
+		Path string `json:"path"`
+	}{Path: "a.txt"})
+	require.NoError(t, err)
+
+	hosts, ok := toolguard.AllowedHosts(kept)
+	require.False(t, ok)
+	require.Empty(t, hosts)
+	req, err := http.NewRequestWithContext(kept, http.MethodGet, vic.URL, nil)
+	require.NoError(t, err)
+	_, err = (&http.Client{Transport: toolguard.Transport(nil)}).Do(req)
+	require.ErrorContains(t, err, "the guarded call has returned")
+	require.Zero(t, hits.Load())
+	_, err = toolguard.ReadFile(kept, "a.txt")
+	require.ErrorContains(t, err, "the guarded call has returned")
+	require.ErrorContains(t, toolguard.DialControl(kept, "tcp", "127.0.0.1:80", nil), "the guarded call has returned")
+}

@@ -20,11 +20,11 @@ type fileGrant struct{ root, path string }
 // os.Root at the declared root: ".." and symlinks that leave the root fail
 // at open time, so a symlink swapped in after the decision does not escape.
 // name is what the tool received, absolute or relative to the root.
-// Outside a guarded call nothing is opened.
+// Outside a guarded call, or after it returned, nothing is opened.
 func OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (*os.File, error) {
-	e, ok := egressFrom(ctx)
-	if !ok {
-		return nil, fmt.Errorf("toolguard: open %s refused: not within a guarded call", name)
+	e, err := egressFrom(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("toolguard: open %s refused: %w", name, err)
 	}
 	for _, g := range e.files {
 		full, rel, err := lexicalPath(g.root, name)

@@ -106,7 +106,7 @@ func TestTransportLimitsEgressToGrantedHosts(t *testing.T) {
 	req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
 	require.NoError(t, err)
 	_, err = client.Do(req)
-	require.ErrorContains(t, err, "not made within a guarded call")
+	require.ErrorContains(t, err, "request not within a guarded call")
 
 	// Inside one, the granted host is reached, and a redirect elsewhere is refused.
 	err = fetchWith(t, grantingDecider(false, "127.0.0.1"), client, srv.URL)
