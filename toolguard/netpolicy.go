@@ -45,6 +45,10 @@ var metadataAddrs = map[netip.Addr]string{
 	netip.MustParseAddr("169.254.170.2"):   "container credentials (AWS ECS)",
 	netip.MustParseAddr("100.100.100.200"): "cloud metadata (Alibaba)",
 	netip.MustParseAddr("fd00:ec2::254"):   "cloud metadata (AWS IPv6)",
+	netip.MustParseAddr("169.254.170.23"):  "pod credentials (AWS EKS Pod Identity)",
+	netip.MustParseAddr("fd00:ec2::23"):    "pod credentials (AWS EKS Pod Identity, IPv6)",
+	netip.MustParseAddr("fd20:ce::254"):    "cloud metadata (GCP IPv6)",
+	netip.MustParseAddr("169.254.0.23"):    "cloud metadata (Tencent Cloud)",
 }
 
 var (
