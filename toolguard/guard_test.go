@@ -40,9 +40,8 @@ func TestAllowedCallRunsWithScopedCredentialThenRevokes(t *testing.T) {
 	require.Equal(t, 30*time.Second, p.cred.TTL())
 	_, err = f.minter.Verifier(creds.WithVerifierClock(f.now.Now)).Verify(context.Background(), p.cred.Token(), p.cred.Audience)
 	require.ErrorIs(t, err, creds.ErrRevoked)
-	hosts, ok := toolguard.AllowedHosts(p.ctx)
-	require.True(t, ok)
-	require.Equal(t, []string{"docs.example.com"}, hosts)
+	require.True(t, p.granted)
+	require.Equal(t, []string{"docs.example.com"}, p.hosts)
 
 	rec := f.sink.last(t)
 	require.True(t, rec.Allow)

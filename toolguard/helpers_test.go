@@ -147,18 +147,21 @@ type DocArgs struct {
 }
 
 // probe is a tool function that remembers whether and how it ran.
+// probe is a tool that notes what it got: its arguments, credential and
+// granted hosts, as they were during the call (a grant ends with it).
 type probe struct {
-	ran  atomic.Int32
-	cred *creds.Credential
-	args DocArgs
-	ctx  context.Context
+	ran     atomic.Int32
+	cred    *creds.Credential
+	args    DocArgs
+	hosts   []string
+	granted bool
 }
 
 func (p *probe) fn(ctx context.Context, a DocArgs) (string, error) {
 	p.ran.Add(1)
 	p.cred, _ = creds.FromContext(ctx)
 	p.args = a
-	p.ctx = ctx
+	p.hosts, p.granted = toolguard.AllowedHosts(ctx)
 	return "done", nil
 }
 

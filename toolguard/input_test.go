@@ -148,7 +148,6 @@ func TestDeciderCannotChangeThisCall(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, agentID, p.cred.Subject)
 	require.Equal(t, "https://docs.example.com", p.cred.Audience)
-	hosts, ok := toolguard.AllowedHosts(p.ctx)
-	require.True(t, ok)
-	require.Equal(t, []string{"docs.example.com"}, hosts)
+	require.True(t, p.granted)
+	require.Equal(t, []string{"docs.example.com"}, p.hosts)
 }
