@@ -157,6 +157,8 @@ func pathTree(t *testing.T) (base, root string) {
 	}
 	for link, target := range map[string]string{
 		"leak": "../secret", "up": "..", "abs": "/", "inner": "..", "chain": "inner", "leakdir": filepath.Join(base, "data2"),
+		"alias": "notes", "report.md": "notes/a.txt", // inside the root
+
 	} {
 		require.NoError(t, os.Symlink(target, filepath.Join(root, link)))
 	}

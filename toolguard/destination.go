@@ -358,11 +358,14 @@ func lexicalPath(root, p string) (full, rel string, err error) {
 	return full, rel, nil
 }
 
-// resolvePath resolves p under root and checks through os.Root that it does
-// not leave root by a symlink. A path that does not exist yet is accepted (a
-// tool may create it) unless a directory on its way escapes. The check is
-// repeated where the file is opened (OpenFile), which is what holds when a
-// symlink is swapped in after the decision.
+// resolvePath resolves p under root and checks through os.Root that no
+// element of it below root is a symlink. os.Root alone keeps a path from
+// leaving root; a symlink inside root could still lead the tool elsewhere
+// in root than the path the policy judges ("public/report.txt" →
+// "../private/secret"), so the path is refused instead. A path that does not
+// exist yet is accepted (a tool may create it) as far as it exists. The
+// check is repeated where the file is opened (OpenFile), which is what holds
+// when a symlink is swapped in after the decision.
 func resolvePath(root, p string) (authz.Destination, error) {
 	full, rel, err := lexicalPath(root, p)
 	if err != nil {
@@ -373,10 +376,37 @@ func resolvePath(root, p string) (authz.Destination, error) {
 		return authz.Destination{}, fmt.Errorf("root %s cannot be opened", filepath.Clean(root))
 	}
 	defer r.Close()
-	if _, err := r.Stat(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return authz.Destination{}, fmt.Errorf("path %s cannot be resolved under %s (a symlink that leaves it?)", rel, filepath.Clean(root))
+	if err := noSymlinks(r, rel); err != nil {
+		return authz.Destination{}, fmt.Errorf("path %s under %s: %w", rel, filepath.Clean(root), err)
 	}
 	return authz.Destination{Kind: "path", Path: full}, nil
+}
+
+// errSymlink is a path with a symlink in it, below its root.
+var errSymlink = errors.New("it goes through a symlink, which could lead elsewhere than the path judged")
+
+// noSymlinks checks each element of rel under r, from the first, with
+// Lstat: a symlink is errSymlink, an element that does not exist ends the
+// walk, and any other failure (a permission, an escape os.Root refuses) is
+// an error.
+func noSymlinks(r *os.Root, rel string) error {
+	at := ""
+	for elem := range strings.SplitSeq(rel, string(filepath.Separator)) {
+		if elem == "" || elem == "." {
+			continue
+		}
+		at = filepath.Join(at, elem)
+		fi, err := r.Lstat(at)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil
+		case err != nil:
+			return errors.New("it cannot be resolved (a symlink that leaves the root?)")
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return errSymlink
+		}
+	}
+	return nil
 }
 
 // plainLocalPart reports whether local is an RFC 5322 dot-atom without '%'

@@ -10,8 +10,8 @@ import (
 )
 
 // FuzzResolvePath: never panics; what it accepts is under the root
-// lexically, carries no "..", and resolving the result again gives the same
-// path (a fixed point). Errors are the only other outcome — there is no
+// lexically, carries no "..", goes through no symlink below the root, and
+// resolving the result again gives the same path (a fixed point). Errors are the only other outcome — there is no
 // accepted-but-outside.
 func FuzzResolvePath(f *testing.F) {
 	base := f.TempDir()
@@ -45,6 +45,14 @@ func FuzzResolvePath(f *testing.F) {
 		}
 		if !strings.HasPrefix(d.Path, root+string(filepath.Separator)) && d.Path != root {
 			t.Fatalf("%q accepted as %q, not below %s", p, d.Path, root)
+		}
+		rel, _ := relWithin(root, d.Path)
+		at := root
+		for _, part := range strings.Split(rel, string(filepath.Separator)) {
+			at = filepath.Join(at, part)
+			if fi, err := os.Lstat(at); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+				t.Fatalf("%q accepted as %q, through the symlink %s", p, d.Path, at)
+			}
 		}
 		again, err := resolvePath(root, d.Path)
 		if err != nil || again != d {

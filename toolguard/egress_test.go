@@ -279,3 +279,30 @@ func TestGrantEndsWithTheCall(t *testing.T) {
 	require.ErrorContains(t, err, "the guarded call has returned")
 	require.ErrorContains(t, toolguard.DialControl(kept, "tcp", "127.0.0.1:80", nil), "the guarded call has returned")
 }
+
+// A path authorized while it was a plain file, replaced by a symlink to
+// another file inside the same root before the tool opens it, is refused:
+// the policy judged the path, not where the symlink leads.
+func TestOpenFileRefusesASymlinkSwappedInInsideTheRoot(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "public"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "private"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "private", "secret"), []byte("secret"), 0o600))
+	report := filepath.Join(root, "public", "report.txt")
+	require.NoError(t, os.WriteFile(report, []byte("report"), 0o600))
+
+	f := newFixture(t)
+	var read []byte
+	var readErr error
+	fn, err := toolguard.WrapJSON(f.guard, readDocTool(root), func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+		require.NoError(t, os.Remove(report))
+		require.NoError(t, os.Symlink(filepath.Join("..", "private", "secret"), report))
+		read, readErr = toolguard.ReadFile(ctx, "public/report.txt")
+		return nil, nil
+	})
+	require.NoError(t, err)
+	_, err = fn(context.Background(), mustJSON(t, map[string]string{"path": "public/report.txt"}))
+	require.NoError(t, err)
+	require.ErrorContains(t, readErr, "symlink")
+	require.Empty(t, read)
+}

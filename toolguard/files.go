@@ -19,6 +19,9 @@ type fileGrant struct{ root, path string }
 // destinations (declared with PathArg) or lies below one, and only through
 // os.Root at the declared root: ".." and symlinks that leave the root fail
 // at open time, so a symlink swapped in after the decision does not escape.
+// A path with a symlink in it below the root is refused, before the file is
+// opened and again after, with a check that the file opened is the one the
+// path names: the policy judged the path, not where a symlink leads.
 // name is what the tool received, absolute or relative to the root.
 // Outside a guarded call, or after it returned, nothing is opened.
 func OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (*os.File, error) {
@@ -36,13 +39,38 @@ func OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (*os
 			return nil, fmt.Errorf("toolguard: open %s: %w", name, err)
 		}
 		defer r.Close()
+		if err := noSymlinks(r, rel); err != nil {
+			return nil, fmt.Errorf("toolguard: open %s refused: %w", name, err)
+		}
 		f, err := r.OpenFile(rel, flag, perm)
 		if err != nil {
 			return nil, fmt.Errorf("toolguard: open %s: %w", name, err)
 		}
+		if err := sameAfterOpen(r, rel, f); err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("toolguard: open %s refused: %w", name, err)
+		}
 		return f, nil
 	}
 	return nil, fmt.Errorf("toolguard: open %s refused: not a path authorized for this call", name)
+}
+
+// sameAfterOpen checks, once f is open, that rel still has no symlink in it
+// and names the file f is: a symlink swapped in while the file was being
+// opened shows in one or the other.
+func sameAfterOpen(r *os.Root, rel string, f *os.File) error {
+	if err := noSymlinks(r, rel); err != nil {
+		return err
+	}
+	opened, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	named, err := r.Lstat(rel)
+	if err != nil || !os.SameFile(opened, named) {
+		return errors.New("the path changed while the file was opened")
+	}
+	return nil
 }
 
 // ReadFile reads a whole file through OpenFile.
