@@ -112,7 +112,7 @@ func FromWorkloadAPI(ctx context.Context, opts ...WorkloadOption) (*WorkloadSour
 }
 
 func newWorkloadSource(client *workloadapi.Client, td spiffeid.TrustDomain, now func() time.Time) *WorkloadSource {
-	return &WorkloadSource{client: client, trustDomain: td, now: now, first: make(chan struct{}), jwt: jwtCache{entries: map[jwtKey]*jwtEntry{}}}
+	return &WorkloadSource{client: client, trustDomain: td, now: now, first: make(chan struct{}), jwt: jwtCache{trustDomain: td, entries: map[jwtKey]*jwtEntry{}}}
 }
 
 // watch keeps the X.509 stream open until Close. go-spiffe's watch retries

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -31,9 +32,10 @@ type jwtEntry struct {
 // jwtCache holds JWT-SVIDs per audience. Reads of a fresh entry take a read
 // lock only to find it; the token itself is behind an atomic pointer.
 type jwtCache struct {
-	fetch   func(context.Context, jwtsvid.Params) (*jwtsvid.SVID, error)
-	mu      sync.RWMutex
-	entries map[jwtKey]*jwtEntry
+	fetch       func(context.Context, jwtsvid.Params) (*jwtsvid.SVID, error)
+	trustDomain spiffeid.TrustDomain // zero: any (WithTrustDomain)
+	mu          sync.RWMutex
+	entries     map[jwtKey]*jwtEntry
 }
 
 func keyOf(p jwtsvid.Params) jwtKey {
@@ -57,14 +59,11 @@ func (c *jwtCache) get(ctx context.Context, p jwtsvid.Params, now func() time.Ti
 			return sv, nil
 		}
 	}
-	sv, err := c.fetch(ctx, p)
+	sv, err := c.fetchValid(ctx, p, t)
 	if err != nil {
-		return nil, errors.Join(errors.New("identity: fetch JWT-SVID"), err)
+		return nil, err
 	}
 	fetches.Add(1)
-	if !t.Before(sv.Expiry) {
-		return nil, ErrExpired
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e = c.entries[k]; e == nil {
@@ -76,6 +75,24 @@ func (c *jwtCache) get(ctx context.Context, p jwtsvid.Params, now func() time.Ti
 	}
 	e.lastUsed.Store(t.UnixNano())
 	e.svid.Store(sv)
+	return sv, nil
+}
+
+// fetchValid asks the agent for a JWT-SVID and checks it as an X.509-SVID
+// is checked: in date at t, and in the trust domain WithTrustDomain set.
+// What fails a check is never cached or served.
+func (c *jwtCache) fetchValid(ctx context.Context, p jwtsvid.Params, t time.Time) (*jwtsvid.SVID, error) {
+	sv, err := c.fetch(ctx, p)
+	switch {
+	case err != nil:
+		return nil, errors.Join(errors.New("identity: fetch JWT-SVID"), err)
+	case sv == nil:
+		return nil, errors.New("identity: fetch JWT-SVID: the agent returned none")
+	case !c.trustDomain.IsZero() && sv.ID.TrustDomain() != c.trustDomain:
+		return nil, fmt.Errorf("identity: JWT-SVID for %q is outside the trust domain %q", sv.ID, c.trustDomain)
+	case !t.Before(sv.Expiry):
+		return nil, ErrExpired
+	}
 	return sv, nil
 }
 
@@ -134,7 +151,7 @@ func (c *jwtCache) refresh(ctx context.Context, t time.Time, failures *atomic.Ui
 	}
 	for _, e := range due {
 		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		sv, err := c.fetch(fctx, e.params)
+		sv, err := c.fetchValid(fctx, e.params, t)
 		cancel()
 		if err != nil {
 			failures.Add(1)

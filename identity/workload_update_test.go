@@ -257,3 +257,49 @@ func TestWorkloadJWTCache(t *testing.T) {
 	defer s.jwt.mu.RUnlock()
 	require.Empty(t, s.jwt.entries)
 }
+
+// A JWT-SVID is held to WithTrustDomain as an X.509-SVID is: one for another
+// trust domain, or one already expired, is refused and never cached, on the
+// hot path and by the background refresh.
+func TestWorkloadJWTChecks(t *testing.T) {
+	clock := newFakeClock()
+	s := newTestWorkloadSource(t, "example.org", clock)
+	id := spiffeid.RequireFromString("spiffe://example.org/agent")
+	s.jwt.fetch = func(_ context.Context, p jwtsvid.Params) (*jwtsvid.SVID, error) {
+		iat := clock.Now()
+		sv := &jwtsvid.SVID{ID: id, Audience: []string{p.Audience}, Expiry: iat.Add(5 * time.Minute),
+			Claims: map[string]any{"iat": float64(iat.Unix())}}
+		switch p.Audience {
+		case "foreign":
+			sv.ID = spiffeid.RequireFromString("spiffe://evil.org/agent")
+		case "expired":
+			sv.Expiry = iat
+		}
+		return sv, nil
+	}
+	ctx := context.Background()
+	_, err := s.FetchJWTSVID(ctx, jwtsvid.Params{Audience: "foreign"})
+	require.ErrorContains(t, err, "outside the trust domain")
+	_, err = s.FetchJWTSVID(ctx, jwtsvid.Params{Audience: "expired"})
+	require.ErrorIs(t, err, ErrExpired)
+	sv, err := s.FetchJWTSVID(ctx, jwtsvid.Params{Audience: "https://a.example"})
+	require.NoError(t, err)
+	require.Equal(t, id, sv.ID)
+	s.jwt.mu.RLock()
+	require.Len(t, s.jwt.entries, 1, "only the good one is cached")
+	s.jwt.mu.RUnlock()
+
+	// The agent starts answering for another trust domain: the refresh
+	// keeps nothing of it.
+	s.jwt.fetch = func(_ context.Context, p jwtsvid.Params) (*jwtsvid.SVID, error) {
+		return &jwtsvid.SVID{ID: spiffeid.RequireFromString("spiffe://evil.org/agent"), Audience: []string{p.Audience},
+			Expiry: clock.Now().Add(5 * time.Minute)}, nil
+	}
+	clock.Advance(3 * time.Minute)
+	var failures atomic.Uint64
+	s.jwt.refresh(ctx, clock.Now(), &failures)
+	require.EqualValues(t, 1, failures.Load())
+	again, err := s.FetchJWTSVID(ctx, jwtsvid.Params{Audience: "https://a.example"})
+	require.NoError(t, err)
+	require.Same(t, sv, again, "the good token stays until it expires")
+}
