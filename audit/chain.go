@@ -47,6 +47,26 @@ func (e *ChainError) Error() string {
 // Unwrap lets errors.Is(err, ErrChainBroken) match.
 func (e *ChainError) Unwrap() error { return ErrChainBroken }
 
+// ErrTornWrite is matched (errors.Is) by every [TornWriteError].
+var ErrTornWrite = errors.New("audit: lines cut short by failed writes")
+
+// TornWriteError reports lines that are not records between records that all
+// verified: writes cut short, which JSONLines ends with a newline and goes on
+// after. The chain runs unbroken around them (the record after them links to
+// the record before), so no record was removed there; a record cut to a
+// fragment would break the chain instead, since the next one links to it.
+// Lines are 1-based.
+type TornWriteError struct {
+	Lines []int
+}
+
+func (e *TornWriteError) Error() string {
+	return fmt.Sprintf("audit: %d line(s) cut short by failed writes (lines %v); every record around them verified", len(e.Lines), e.Lines)
+}
+
+// Unwrap lets errors.Is(err, ErrTornWrite) match.
+func (e *TornWriteError) Unwrap() error { return ErrTornWrite }
+
 // chain computes link values: H(prev || canonical JSON of the record).
 type chain struct {
 	key []byte // nil: plain SHA-256
@@ -92,9 +112,13 @@ func appendChain(line []byte, prev, link string) []byte {
 
 // VerifyJSONLines checks a log written by a JSONLines with [WithHashChain]
 // and the same key (nil for a plain SHA-256 chain). It returns the number of
-// lines that verified. The first line that was edited, deleted, reordered or
-// inserted (or is not a chained record at all) stops the check with a
-// *[ChainError] naming its line; read errors are returned as they are.
+// records that verified. The first line that was edited, deleted, reordered
+// or inserted (or is not a chained record at all) stops the check with a
+// *[ChainError] naming its line; read errors are returned as they are. Lines
+// that are not records, each followed by a record that continues the chain
+// from the record before them, are what writes cut short leave: the check
+// goes on past them and returns a *[TornWriteError] naming them, with every
+// record counted.
 //
 // A chain cannot show that lines were cut from the end, nor, without a key,
 // that the whole log was rewritten: keep [JSONLines.Head] somewhere the
@@ -118,65 +142,113 @@ func VerifyJSONLinesHead(r io.Reader, key []byte) (n int, head string, err error
 	c := chain{key: key}
 	br := bufio.NewReader(r)
 	prev := ""
+	var torn, pending []int // fragments seen; those not yet followed by a record
+	pendingReason := ""
 	for line := 1; ; line++ {
-		b, rerr := br.ReadBytes('\n')
+		b, rerr := readLine(br)
+		if errors.Is(rerr, errLineTooLong) {
+			return n, prev, &ChainError{Line: line, Reason: rerr.Error()}
+		}
 		if len(b) == 0 && rerr == io.EOF {
-			return n, prev, nil
+			break
 		}
 		if rerr != nil && rerr != io.EOF {
 			return n, prev, fmt.Errorf("audit: VerifyJSONLines: read: %w", rerr)
 		}
-		link, reason := c.verifyLine(b, rerr == io.EOF, prev)
-		if reason != "" {
+		last := rerr == io.EOF
+		link, reason, notRecord := c.verifyLine(b, last, prev)
+		switch {
+		case reason == "":
+			torn, pending = append(torn, pending...), nil
+			prev = link
+			n++
+		case notRecord && !last:
+			// A fragment, if the next record continues the chain from prev.
+			if len(pending) == 0 {
+				pendingReason = reason
+			}
+			pending = append(pending, line)
+		case len(pending) > 0:
+			return n, prev, &ChainError{Line: pending[0], Reason: pendingReason}
+		default:
 			return n, prev, &ChainError{Line: line, Reason: reason}
 		}
-		prev = link
-		n++
-		if rerr == io.EOF {
-			return n, prev, nil
+		if last {
+			break
+		}
+	}
+	if len(pending) > 0 { // no record after it: nothing shows it is only a fragment
+		return n, prev, &ChainError{Line: pending[0], Reason: pendingReason}
+	}
+	if len(torn) > 0 {
+		return n, prev, &TornWriteError{Lines: torn}
+	}
+	return n, prev, nil
+}
+
+// maxLineLen bounds a line VerifyJSONLines reads: whoever can write the log
+// must not be able to exhaust the memory of the job that checks it. A
+// record is far smaller, its arguments included.
+const maxLineLen = 16 << 20
+
+var errLineTooLong = fmt.Errorf("the line is longer than %d MiB", maxLineLen>>20)
+
+// readLine is bufio.Reader.ReadBytes('\n') that stops at maxLineLen.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(line)+len(frag) > maxLineLen {
+			return nil, errLineTooLong
+		}
+		line = append(line, frag...)
+		if err != bufio.ErrBufferFull {
+			return line, err
 		}
 	}
 }
 
-// verifyLine returns the line's chain value, or why it does not continue prev.
-func (c chain) verifyLine(b []byte, last bool, prev string) (link, reason string) {
+// verifyLine returns the line's chain value, or why it does not continue
+// prev; notRecord says the line is not a chained record at all (what a write
+// cut short leaves), as opposed to a record that does not verify.
+func (c chain) verifyLine(b []byte, last bool, prev string) (link, reason string, notRecord bool) {
 	if last { // ReadBytes found no newline: the write of this line was cut short
-		return "", "the last line is incomplete (no newline)"
+		return "", "the last line is incomplete (no newline)", false
 	}
 	b = b[:len(b)-1]
 	if !utf8.Valid(b) {
-		return "", "the line is not valid UTF-8"
+		return "", "the line is not valid UTF-8", true
 	}
 	v, err := jsonenc.DecodeStrict(b)
 	if err != nil {
-		return "", "the line is not a JSON record: " + err.Error()
+		return "", "the line is not a JSON record: " + err.Error(), true
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return "", "the line is not a JSON object"
+		return "", "the line is not a JSON object", true
 	}
 	gotPrev, ok1 := obj[chainPrevField].(string)
 	gotLink, ok2 := obj[chainField].(string)
 	if !ok1 || !ok2 {
-		return "", `the line has no "prev" and "chain" strings`
+		return "", `the line has no "prev" and "chain" strings`, false
 	}
 	if !strings.HasPrefix(gotLink, c.prefix()) {
-		return "", fmt.Sprintf("the chain value is not %s (wrong key, or no key given for a keyed chain)", strings.TrimSuffix(c.prefix(), ":"))
+		return "", fmt.Sprintf("the chain value is not %s (wrong key, or no key given for a keyed chain)", strings.TrimSuffix(c.prefix(), ":")), false
 	}
 	if gotPrev != prev {
-		return "", "prev does not match the previous line's chain value (a line was deleted, inserted or reordered)"
+		return "", "prev does not match the previous line's chain value (a line was deleted, inserted or reordered)", false
 	}
 	delete(obj, chainPrevField)
 	delete(obj, chainField)
 	canon, err := jsonenc.Marshal(obj)
 	if err != nil {
-		return "", "the record cannot be canonicalized: " + err.Error()
+		return "", "the record cannot be canonicalized: " + err.Error(), false
 	}
 	want := c.link(prev, canon)
 	if !hmac.Equal([]byte(want), []byte(gotLink)) {
-		return "", "the chain value does not match the record (the line was edited or forged)"
+		return "", "the chain value does not match the record (the line was edited or forged)", false
 	}
-	return gotLink, ""
+	return gotLink, "", false
 }
 
 // canonicalize returns the canonical JSON of one encoded value: object keys

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -163,8 +164,8 @@ func TestHashChainTamper(t *testing.T) {
 		{"plain chain rewritten in place of a keyed one", func([]string) []string { return append([]string{}, forgedPlain...) }, testKey, 1, "not hmac-sha256"},
 		{"wrong key", func(l []string) []string { return l }, []byte("the-wrong-key-0123"), 1, "the line was edited or forged"},
 		{"no key for a keyed chain", func(l []string) []string { return l }, nil, 1, "not sha256"},
-		{"blank line", func(l []string) []string { return append(l[:2], append([]string{"\n"}, l[2:]...)...) }, testKey, 3, "not a JSON record"},
-		{"not an object", func(l []string) []string { return append([]string{"[1]\n"}, l...) }, testKey, 1, "not a JSON object"},
+		{"record replaced by a fragment", func(l []string) []string { l[2] = l[2][:30] + "\n"; return l }, testKey, 3, "not a JSON record"},
+		{"fragment at the end", func(l []string) []string { return append(l, "[1]\n") }, testKey, 6, "not a JSON object"},
 		{"chain fields removed", edit(0, `,"prev":""`, ``), testKey, 1, `no "prev" and "chain"`},
 		{"cut mid-line", func(l []string) []string { l[4] = l[4][:20]; return l }, testKey, 5, "incomplete"},
 		{"missing final newline", func(l []string) []string { l[4] = strings.TrimSuffix(l[4], "\n"); return l }, testKey, 5, "incomplete"},
@@ -354,4 +355,128 @@ func ExampleWithHashChain() {
 	// Output:
 	// 2 <nil>
 	// 0 audit: hash chain broken at line 1: the chain value does not match the record (the line was edited or forged)
+}
+
+// Lines that are not records, with the chain running unbroken around them,
+// are what writes cut short leave: every record verifies, and the error
+// names those lines apart from tampering.
+func TestHashChainTornLines(t *testing.T) {
+	lines, _ := chainedLog(t, testKey, 5)
+	for name, tc := range map[string]struct {
+		tamper func([]string) []string
+		torn   []int
+	}{
+		"blank line":          {func(l []string) []string { return append(l[:2], append([]string{"\n"}, l[2:]...)...) }, []int{3}},
+		"not an object first": {func(l []string) []string { return append([]string{"[1]\n"}, l...) }, []int{1}},
+		"two in a row":        {func(l []string) []string { return append(l[:1], append([]string{`{"a":` + "\n", "\n"}, l[1:]...)...) }, []int{2, 3}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			n, head, err := audit.VerifyJSONLinesHead(strings.NewReader(strings.Join(tc.tamper(append([]string{}, lines...)), "")), testKey)
+			var te *audit.TornWriteError
+			require.ErrorAs(t, err, &te)
+			require.ErrorIs(t, err, audit.ErrTornWrite)
+			require.NotErrorIs(t, err, audit.ErrChainBroken)
+			require.Equal(t, tc.torn, te.Lines)
+			require.Equal(t, 5, n, "every record verified")
+			_, wantHead, err := audit.VerifyJSONLinesHead(strings.NewReader(strings.Join(lines, "")), testKey)
+			require.NoError(t, err)
+			require.Equal(t, wantHead, head)
+		})
+	}
+}
+
+// partialWriter fails its fail-th Write after passing on keep(len(p)) bytes.
+type partialWriter struct {
+	buf   bytes.Buffer
+	calls int
+	fail  int
+	keep  func(n int) int
+}
+
+func (w *partialWriter) Write(p []byte) (int, error) {
+	w.calls++
+	if w.calls != w.fail {
+		return w.buf.Write(p)
+	}
+	n, _ := w.buf.Write(p[:w.keep(len(p))])
+	return n, errors.New("disk trouble")
+}
+
+// A write that fails part of the way leaves a fragment the next line does
+// not swallow, and the chain goes on from the last whole record; a write
+// that reached the writer whole is in the chain, even when the writer also
+// reported an error.
+func TestJSONLinesFailedWritesKeepTheLogVerifiable(t *testing.T) {
+	for name, tc := range map[string]struct {
+		keep     func(int) int
+		verified int
+		torn     []int
+	}{
+		"half a line":             {func(n int) int { return n / 2 }, 4, []int{2}},
+		"all but the newline":     {func(n int) int { return n - 1 }, 5, nil},
+		"all of it, and an error": {func(n int) int { return n }, 5, nil},
+		"nothing":                 {func(int) int { return 0 }, 4, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := &partialWriter{fail: 2, keep: tc.keep}
+			sink := audit.NewJSONLines(w, audit.WithHashChain(testKey))
+			for i := range 5 {
+				err := sink.Write(context.Background(), chainRecord(i))
+				require.Equal(t, i == 1, err != nil, "write %d: %v", i, err)
+			}
+			require.EqualValues(t, 1, sink.Failures())
+			n, head, err := audit.VerifyJSONLinesHead(bytes.NewReader(w.buf.Bytes()), testKey)
+			require.Equal(t, tc.verified, n)
+			require.Equal(t, sink.Head(), head)
+			if tc.torn == nil {
+				require.NoError(t, err)
+				return
+			}
+			var te *audit.TornWriteError
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, tc.torn, te.Lines)
+		})
+	}
+}
+
+// A process that crashed in the middle of a line, restarted as
+// WithChainHead says (the file ended with a newline first), keeps one
+// verifiable log.
+func TestJSONLinesResumeAfterACutLine(t *testing.T) {
+	lines, _ := chainedLog(t, testKey, 3)
+	file := strings.Join(lines, "") + lines[0][:25] // the crash
+	_, head, err := audit.VerifyJSONLinesHead(strings.NewReader(file), testKey)
+	require.ErrorContains(t, err, "incomplete")
+	var buf bytes.Buffer
+	buf.WriteString(file + "\n")
+	sink := audit.NewJSONLines(&buf, audit.WithHashChain(testKey), audit.WithChainHead(head))
+	for i := range 2 {
+		require.NoError(t, sink.Write(context.Background(), chainRecord(10+i)))
+	}
+	n, _, err := audit.VerifyJSONLinesHead(&buf, testKey)
+	require.Equal(t, 5, n)
+	var te *audit.TornWriteError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, []int{4}, te.Lines)
+}
+
+// A line longer than any record stops the check without reading it all.
+func TestVerifyJSONLinesBoundsALine(t *testing.T) {
+	lines, _ := chainedLog(t, testKey, 2)
+	huge := io.MultiReader(strings.NewReader(strings.Join(lines, "")), io.LimitReader(zeros{}, 64<<20))
+	n, err := audit.VerifyJSONLines(huge, testKey)
+	require.Equal(t, 2, n)
+	var ce *audit.ChainError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, 3, ce.Line)
+	require.Contains(t, ce.Reason, "longer than")
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
 }

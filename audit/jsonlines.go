@@ -29,6 +29,7 @@ type JSONLines struct {
 	w        io.Writer
 	chain    *chain // nil: no hash chain
 	head     string // chain value of the last line written; guarded by mu
+	torn     bool   // the last line reached the writer in part: the next starts with a newline; guarded by mu
 	err      error  // a bad option: every Write fails with it
 	failures atomic.Uint64
 }
@@ -65,7 +66,10 @@ func WithHashChain(key []byte) JSONLinesOption {
 // head (from [VerifyJSONLinesHead] or an earlier [JSONLines.Head]), so that a
 // restarted process appending to the same file keeps one unbroken chain. It
 // needs WithHashChain; a head that is not a chain value of the same kind makes
-// every Write fail.
+// every Write fail. When VerifyJSONLinesHead reports the last line incomplete
+// (a crash in the middle of a write), end the file with a newline before
+// appending: the cut line then stays a fragment of its own
+// ([ErrTornWrite]) instead of swallowing the next record.
 func WithChainHead(head string) JSONLinesOption {
 	return jsonLinesOptionFunc(func(j *JSONLines) { j.head = head })
 }
@@ -152,14 +156,40 @@ func (j *JSONLines) write(r *Record) error {
 		link = j.chain.link(j.head, canon)
 		line = appendChain(line, j.head, link)
 	}
-	if _, err := j.w.Write(line); err != nil {
-		// The head stays put: if nothing reached the writer the chain is
-		// intact; if part of the line did, verification will stop there,
-		// which is the truth about this log.
-		return fmt.Errorf("audit: write record: %w", err)
+	return j.writeLine(line, link)
+}
+
+// writeLine writes line and keeps the chain and the line boundary true to
+// what reached the writer. A line that reached it whole (its newline aside)
+// is in the log: the head moves on, even if the writer also reported an
+// error (a failed sync, say). A line that reached it in part is a fragment:
+// the head stays, so the next line links to the last whole one, and starts
+// with a newline, so it is not glued to the fragment. VerifyJSONLines tells
+// such a fragment from tampering (ErrTornWrite). Called with mu held.
+func (j *JSONLines) writeLine(line []byte, link string) error {
+	out, prefix := line, 0
+	if j.torn {
+		out, prefix = append(append(make([]byte, 0, len(line)+1), '\n'), line...), 1
 	}
-	if j.chain != nil {
-		j.head = link
+	n, err := j.w.Write(out)
+	n = min(max(n, 0), len(out))
+	if prefix == 1 && n > 0 {
+		j.torn = false // the fragment is ended
+	}
+	switch got := max(n-prefix, 0); {
+	case got >= len(line)-1:
+		if j.chain != nil {
+			j.head = link
+		}
+		j.torn = j.torn || got < len(line)
+	case got > 0:
+		j.torn = true
+	}
+	if err == nil && n < len(out) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		return fmt.Errorf("audit: write record: %w", err)
 	}
 	return nil
 }
