@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -120,6 +121,11 @@ func appendChain(line []byte, prev, link string) []byte {
 // goes on past them and returns a *[TornWriteError] naming them, with every
 // record counted.
 //
+// The chain vouches for what each line says (its canonical JSON), not for its
+// bytes: a log a shipper re-serialized (keys reordered, spaces, characters
+// written as escapes) still verifies. A line with an escape that JSON readers
+// decode differently (a lone UTF-16 surrogate) is refused.
+//
 // A chain cannot show that lines were cut from the end, nor, without a key,
 // that the whole log was rewritten: keep [JSONLines.Head] somewhere the
 // writer of the log cannot change, and compare it with the head returned by
@@ -186,6 +192,49 @@ func VerifyJSONLinesHead(r io.Reader, key []byte) (n int, head string, err error
 	return n, prev, nil
 }
 
+// loneSurrogate reports whether b, valid JSON, has a \u escape of a UTF-16
+// surrogate that is not half of a pair. JSONLines never writes one.
+func loneSurrogate(b []byte) bool {
+	high := false // the escape before was a high surrogate
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			if high {
+				return true
+			}
+			continue
+		}
+		if i+1 >= len(b) || b[i+1] != 'u' || i+6 > len(b) {
+			if high {
+				return true
+			}
+			i++ // a two-character escape
+			continue
+		}
+		r, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 16)
+		if err != nil {
+			return true
+		}
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if high {
+				return true
+			}
+			high = true
+		case r >= 0xDC00 && r <= 0xDFFF:
+			if !high {
+				return true
+			}
+			high = false
+		default:
+			if high {
+				return true
+			}
+		}
+		i += 5
+	}
+	return high
+}
+
 // maxLineLen bounds a line VerifyJSONLines reads: whoever can write the log
 // must not be able to exhaust the memory of the job that checks it. A
 // record is far smaller, its arguments included.
@@ -218,6 +267,11 @@ func (c chain) verifyLine(b []byte, last bool, prev string) (link, reason string
 	b = b[:len(b)-1]
 	if !utf8.Valid(b) {
 		return "", "the line is not valid UTF-8", true
+	}
+	if loneSurrogate(b) {
+		// Go reads "\ud800" as U+FFFD, other readers as a lone surrogate:
+		// the line would say one thing to this check and another to them.
+		return "", `the line escapes a lone UTF-16 surrogate ("\ud800"), which JSON readers decode differently`, false
 	}
 	v, err := jsonenc.DecodeStrict(b)
 	if err != nil {

@@ -480,3 +480,35 @@ func (zeros) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// Readers disagree on a lone surrogate escape (Go reads U+FFFD), so a line
+// with one is refused even when its chain value matches; pairs and other
+// escapes are fine.
+func TestHashChainRefusesLoneSurrogates(t *testing.T) {
+	var buf bytes.Buffer
+	sink := audit.NewJSONLines(&buf, audit.WithHashChain(testKey))
+	r := chainRecord(0)
+	r.Error = "bad byte \xff, emoji 😀"
+	require.NoError(t, sink.Write(context.Background(), r))
+	line := buf.String()
+	require.Contains(t, line, `\ufffd`)
+	n, err := audit.VerifyJSONLines(strings.NewReader(line), testKey)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+
+	for _, edit := range []string{`\ud800`, `\udfff`, `\ud800x`, `\ud83d\u0041`} {
+		edited := strings.Replace(line, `\ufffd`, edit, 1)
+		_, err := audit.VerifyJSONLines(strings.NewReader(edited), testKey)
+		var ce *audit.ChainError
+		require.ErrorAs(t, err, &ce, edit)
+		require.Contains(t, ce.Reason, "lone UTF-16 surrogate", edit)
+	}
+	// A pair, and an escaped backslash before "ud800", are not lone surrogates.
+	for _, edit := range []string{`\ud83d\ude00`, `\\ud800`} {
+		edited := strings.Replace(line, `\ufffd`, edit, 1)
+		_, err := audit.VerifyJSONLines(strings.NewReader(edited), testKey)
+		if err != nil {
+			require.NotContains(t, err.Error(), "surrogate", edit)
+		}
+	}
+}
