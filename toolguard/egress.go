@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/netip"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -170,6 +171,9 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !e.granted(host) {
 		return refuse(fmt.Errorf("toolguard: egress to %s refused: not granted to this call", host))
 	}
+	if err := checkRedirectHop(req, host); err != nil {
+		return refuse(err)
+	}
 	if req.Host != "" && req.Host != req.URL.Host {
 		// A Host header naming another site would reach it through a
 		// shared front end (virtual hosting) while the check saw this one.
@@ -226,6 +230,44 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, cerr
 	}
 	return resp, err
+}
+
+// checkRedirectHop checks a request an http.Client makes to follow a
+// redirect (req.Response is the redirect): the server chose where it goes,
+// not the tool. A grant names hosts, not ports, so a redirect to another
+// port of a granted host (an open redirect to the host's Redis or Docker
+// port) would pass the host check: a redirect may not move to another port
+// of the same host, nor from https to http. (To another granted host it may
+// go, as the tool could.) host is the new request's canonical host.
+func checkRedirectHop(req *http.Request, host string) error {
+	if req.Response == nil || req.Response.Request == nil {
+		return nil
+	}
+	from := req.Response.Request.URL
+	fromHost, err := canonicalHost(from.Hostname())
+	if err != nil {
+		return fmt.Errorf("toolguard: egress refused: redirect from %s", err)
+	}
+	port, fromPort := effectivePort(req.URL), effectivePort(from)
+	switch {
+	case from.Scheme == "https" && req.URL.Scheme == "http":
+		return errors.New("toolguard: egress refused: a redirect from https to http")
+	case host == fromHost && port != fromPort && !(fromPort == "80" && port == "443" && req.URL.Scheme == "https"):
+		// (http://host/ to https://host/ is the usual upgrade, and allowed.)
+		return fmt.Errorf("toolguard: egress refused: a redirect from port %s to port %s of %s", fromPort, port, host)
+	}
+	return nil
+}
+
+func effectivePort(u *url.URL) string {
+	switch {
+	case u.Port() != "":
+		return u.Port()
+	case u.Scheme == "https":
+		return "443"
+	default:
+		return "80"
+	}
 }
 
 // checkConn checks the address a connection reached. A connection whose

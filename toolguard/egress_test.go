@@ -306,3 +306,42 @@ func TestOpenFileRefusesASymlinkSwappedInInsideTheRoot(t *testing.T) {
 	require.ErrorContains(t, readErr, "symlink")
 	require.Empty(t, read)
 }
+
+// A grant names hosts, not ports: a redirect (chosen by the server, not the
+// tool) may not move to another port of the same host, nor from https to
+// http; the upgrade from http to https and a redirect on the same port are
+// followed.
+func TestEgressRedirectKeepsThePort(t *testing.T) {
+	internal, internalHits := victim(t) // say, the host's Redis
+	same, sameHits := victim(t)
+	var to string
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/here" {
+			return
+		}
+		http.Redirect(w, r, to, http.StatusFound)
+	}))
+	defer front.Close()
+	client := &http.Client{Transport: toolguard.Transport(&http.Transport{DialContext: toolguard.Dialer().DialContext})}
+	decider := grantingDecider(false, "127.0.0.1")
+
+	to = internal.URL + "/"
+	err := fetchWith(t, decider, client, front.URL+"/")
+	require.ErrorContains(t, err, "a redirect from port "+port(t, front)+" to port "+port(t, internal))
+	require.Zero(t, internalHits.Load())
+
+	to = front.URL + "/here"
+	require.NoError(t, fetchWith(t, decider, client, front.URL+"/"), "same host, same port")
+	require.Zero(t, sameHits.Load())
+
+	to = "http://127.0.0.1:" + port(t, same) + "/"
+	tls := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, to, http.StatusFound)
+	}))
+	defer tls.Close()
+	base := tls.Client().Transport.(*http.Transport).Clone()
+	base.DialContext = toolguard.Dialer().DialContext
+	err = fetchWith(t, decider, &http.Client{Transport: toolguard.Transport(base)}, tls.URL+"/")
+	require.ErrorContains(t, err, "from https to http")
+	require.Zero(t, sameHits.Load())
+}
