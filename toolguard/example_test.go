@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ztagent/ztagent/audit"
 	"github.com/ztagent/ztagent/creds"
@@ -63,4 +64,41 @@ func ExampleWrap() {
 	// Output:
 	// sent to bob@example.com with a credential for https://example.com
 	// denied: destination_not_allowed
+}
+
+// Guards that share an arguments-digest key name the same arguments with
+// the same digest, so their spans and records can be matched; without the
+// key, nobody can test a guess of the arguments against a digest.
+func ExampleWithArgsDigestKey() {
+	ctx := context.Background()
+	key := []byte("a key kept with the other secrets") // at least audit.MinKeyLen bytes
+	digests := make([]string, 0, 2)
+	for range 2 {
+		id, _ := identity.NewDevSource(ctx, identity.WithWorkloadPath("/agent/support"))
+		g, err := toolguard.New(ctx,
+			toolguard.WithIdentity(id),
+			toolguard.WithArgsDigestKey(key),
+			toolguard.WithPolicyData([]byte(`{"agents": {"spiffe://ztagent.dev/agent/support":
+				{"tools": ["send_email"], "hosts": ["example.com"]}}}`)),
+			toolguard.WithSink(audit.SinkFunc(func(_ context.Context, r *audit.Record) error {
+				digests = append(digests, r.ArgsDigest)
+				return nil
+			})),
+		)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		send, _ := toolguard.Wrap(g, toolguard.Tool{
+			Name: "send_email", Effect: toolguard.Write,
+			Destinations: []toolguard.Dest{toolguard.EmailArg("to")},
+		}, func(context.Context, SendArgs) (string, error) { return "sent", nil })
+		// Allowed or not (no approver here), the call's record names its arguments.
+		_, _ = send(ctx, SendArgs{To: "bob@example.com", Body: "the code is 4821"})
+		_ = g.Close(ctx)
+		_ = id.Close()
+	}
+	fmt.Println(strings.HasPrefix(digests[0], toolguard.ArgsDigestPrefix), digests[0] == digests[1])
+	// Output:
+	// true true
 }
