@@ -52,8 +52,8 @@ func (e *ChainError) Unwrap() error { return ErrChainBroken }
 var ErrTornWrite = errors.New("audit: lines cut short by failed writes")
 
 // TornWriteError reports lines that are not records between records that all
-// verified: writes cut short, which JSONLines ends with a newline and goes on
-// after. The chain runs unbroken around them (the record after them links to
+// verified: writes cut short (the start of a record that runs out), which
+// JSONLines ends with a newline and goes on after. The chain runs unbroken around them (the record after them links to
 // the record before), so no record was removed there; a record cut to a
 // fragment would break the chain instead, since the next one links to it.
 // Lines are 1-based.
@@ -116,10 +116,10 @@ func appendChain(line []byte, prev, link string) []byte {
 // records that verified. The first line that was edited, deleted, reordered
 // or inserted (or is not a chained record at all) stops the check with a
 // *[ChainError] naming its line; read errors are returned as they are. Lines
-// that are not records, each followed by a record that continues the chain
-// from the record before them, are what writes cut short leave: the check
-// goes on past them and returns a *[TornWriteError] naming them, with every
-// record counted.
+// that are the start of a record cut short, each followed by a record that
+// continues the chain from the record before them, are what failed writes
+// leave: the check goes on past them and returns a *[TornWriteError] naming
+// them, with every record counted.
 //
 // The chain vouches for what each line says (its canonical JSON), not for its
 // bytes: a log a shipper re-serialized (keys reordered, spaces, characters
@@ -162,13 +162,13 @@ func VerifyJSONLinesHead(r io.Reader, key []byte) (n int, head string, err error
 			return n, prev, fmt.Errorf("audit: VerifyJSONLines: read: %w", rerr)
 		}
 		last := rerr == io.EOF
-		link, reason, notRecord := c.verifyLine(b, last, prev)
+		link, reason := c.verifyLine(b, last, prev)
 		switch {
 		case reason == "":
 			torn, pending = append(torn, pending...), nil
 			prev = link
 			n++
-		case notRecord && !last:
+		case !last && isFragment(b[:len(b)-1]):
 			// A fragment, if the next record continues the chain from prev.
 			if len(pending) == 0 {
 				pendingReason = reason
@@ -235,6 +235,26 @@ func loneSurrogate(b []byte) bool {
 	return high
 }
 
+// isFragment reports whether line (without its newline) is what a write cut
+// short leaves: the start of a record, '{' and then JSON that only runs out,
+// perhaps in the middle of a UTF-8 character. Nothing else is: not a blank
+// line, not a complete JSON value, not one a strict reader refuses for a
+// duplicate key or invalid UTF-8 (which lenient readers take as a record).
+func isFragment(line []byte) bool {
+	if len(line) == 0 || line[0] != '{' {
+		return false
+	}
+	for cut := 0; cut < utf8.UTFMax && cut < len(line); cut++ {
+		start := line[:len(line)-cut]
+		if !utf8.Valid(start) {
+			continue
+		}
+		_, err := jsonenc.DecodeStrict(start)
+		return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+	}
+	return false
+}
+
 // maxLineLen bounds a line VerifyJSONLines reads: whoever can write the log
 // must not be able to exhaust the memory of the job that checks it. A
 // record is far smaller, its arguments included.
@@ -258,51 +278,50 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 }
 
 // verifyLine returns the line's chain value, or why it does not continue
-// prev; notRecord says the line is not a chained record at all (what a write
-// cut short leaves), as opposed to a record that does not verify.
-func (c chain) verifyLine(b []byte, last bool, prev string) (link, reason string, notRecord bool) {
+// prev.
+func (c chain) verifyLine(b []byte, last bool, prev string) (link, reason string) {
 	if last { // ReadBytes found no newline: the write of this line was cut short
-		return "", "the last line is incomplete (no newline)", false
+		return "", "the last line is incomplete (no newline)"
 	}
 	b = b[:len(b)-1]
 	if !utf8.Valid(b) {
-		return "", "the line is not valid UTF-8", true
+		return "", "the line is not valid UTF-8"
 	}
 	if loneSurrogate(b) {
 		// Go reads "\ud800" as U+FFFD, other readers as a lone surrogate:
 		// the line would say one thing to this check and another to them.
-		return "", `the line escapes a lone UTF-16 surrogate ("\ud800"), which JSON readers decode differently`, false
+		return "", `the line escapes a lone UTF-16 surrogate ("\ud800"), which JSON readers decode differently`
 	}
 	v, err := jsonenc.DecodeStrict(b)
 	if err != nil {
-		return "", "the line is not a JSON record: " + err.Error(), true
+		return "", "the line is not a JSON record: " + err.Error()
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return "", "the line is not a JSON object", true
+		return "", "the line is not a JSON object"
 	}
 	gotPrev, ok1 := obj[chainPrevField].(string)
 	gotLink, ok2 := obj[chainField].(string)
 	if !ok1 || !ok2 {
-		return "", `the line has no "prev" and "chain" strings`, false
+		return "", `the line has no "prev" and "chain" strings`
 	}
 	if !strings.HasPrefix(gotLink, c.prefix()) {
-		return "", fmt.Sprintf("the chain value is not %s (wrong key, or no key given for a keyed chain)", strings.TrimSuffix(c.prefix(), ":")), false
+		return "", fmt.Sprintf("the chain value is not %s (wrong key, or no key given for a keyed chain)", strings.TrimSuffix(c.prefix(), ":"))
 	}
 	if gotPrev != prev {
-		return "", "prev does not match the previous line's chain value (a line was deleted, inserted or reordered)", false
+		return "", "prev does not match the previous line's chain value (a line was deleted, inserted or reordered)"
 	}
 	delete(obj, chainPrevField)
 	delete(obj, chainField)
 	canon, err := jsonenc.Marshal(obj)
 	if err != nil {
-		return "", "the record cannot be canonicalized: " + err.Error(), false
+		return "", "the record cannot be canonicalized: " + err.Error()
 	}
 	want := c.link(prev, canon)
 	if !hmac.Equal([]byte(want), []byte(gotLink)) {
-		return "", "the chain value does not match the record (the line was edited or forged)", false
+		return "", "the chain value does not match the record (the line was edited or forged)"
 	}
-	return gotLink, "", false
+	return gotLink, ""
 }
 
 // canonicalize returns the canonical JSON of one encoded value: object keys

@@ -164,6 +164,17 @@ func TestHashChainTamper(t *testing.T) {
 		{"plain chain rewritten in place of a keyed one", func([]string) []string { return append([]string{}, forgedPlain...) }, testKey, 1, "not hmac-sha256"},
 		{"wrong key", func(l []string) []string { return l }, []byte("the-wrong-key-0123"), 1, "the line was edited or forged"},
 		{"no key for a keyed chain", func(l []string) []string { return l }, nil, 1, "not sha256"},
+		{"blank line", func(l []string) []string { return append(l[:2], append([]string{"\n"}, l[2:]...)...) }, testKey, 3, "not a JSON record"},
+		{"not an object", func(l []string) []string { return append([]string{"[1]\n"}, l...) }, testKey, 1, "not a JSON object"},
+		// A copy with a duplicate key or invalid UTF-8 is refused by this
+		// reader but read as a record by lenient ones: tampering, not a
+		// fragment.
+		{"copy with a duplicate key", func(l []string) []string {
+			return append(l[:3], append([]string{strings.Replace(l[0], `{`, `{"tool":"delete_db",`, 1)}, l[3:]...)...)
+		}, testKey, 4, "duplicate key"},
+		{"copy with invalid UTF-8", func(l []string) []string {
+			return append(l[:3], append([]string{strings.Replace(l[0], `"tool":"`, "\"tool\":\"\xff", 1)}, l[3:]...)...)
+		}, testKey, 4, "UTF-8"},
 		{"record replaced by a fragment", func(l []string) []string { l[2] = l[2][:30] + "\n"; return l }, testKey, 3, "not a JSON record"},
 		{"fragment at the end", func(l []string) []string { return append(l, "[1]\n") }, testKey, 6, "not a JSON object"},
 		{"chain fields removed", edit(0, `,"prev":""`, ``), testKey, 1, `no "prev" and "chain"`},
@@ -366,9 +377,9 @@ func TestHashChainTornLines(t *testing.T) {
 		tamper func([]string) []string
 		torn   []int
 	}{
-		"blank line":          {func(l []string) []string { return append(l[:2], append([]string{"\n"}, l[2:]...)...) }, []int{3}},
-		"not an object first": {func(l []string) []string { return append([]string{"[1]\n"}, l...) }, []int{1}},
-		"two in a row":        {func(l []string) []string { return append(l[:1], append([]string{`{"a":` + "\n", "\n"}, l[1:]...)...) }, []int{2, 3}},
+		"one, cut mid-record": {func(l []string) []string { return append(l[:2], append([]string{l[3][:40] + "\n"}, l[2:]...)...) }, []int{3}},
+		"cut in a character":  {func(l []string) []string { return append([]string{l[1][:strings.Index(l[1], "çø")+1] + "\n"}, l...) }, []int{1}},
+		"two in a row":        {func(l []string) []string { return append(l[:1], append([]string{`{"a":` + "\n", "{\n"}, l[1:]...)...) }, []int{2, 3}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			n, head, err := audit.VerifyJSONLinesHead(strings.NewReader(strings.Join(tc.tamper(append([]string{}, lines...)), "")), testKey)
@@ -440,24 +451,47 @@ func TestJSONLinesFailedWritesKeepTheLogVerifiable(t *testing.T) {
 }
 
 // A process that crashed in the middle of a line, restarted as
-// WithChainHead says (the file ended with a newline first), keeps one
-// verifiable log.
+// WithChainHead says (a newline added, the log verified again, the head it
+// returns continued), keeps one verifiable log, whether the crash cut a
+// record short or only its newline.
 func TestJSONLinesResumeAfterACutLine(t *testing.T) {
 	lines, _ := chainedLog(t, testKey, 3)
-	file := strings.Join(lines, "") + lines[0][:25] // the crash
-	_, head, err := audit.VerifyJSONLinesHead(strings.NewReader(file), testKey)
-	require.ErrorContains(t, err, "incomplete")
-	var buf bytes.Buffer
-	buf.WriteString(file + "\n")
-	sink := audit.NewJSONLines(&buf, audit.WithHashChain(testKey), audit.WithChainHead(head))
-	for i := range 2 {
-		require.NoError(t, sink.Write(context.Background(), chainRecord(10+i)))
+	for name, tc := range map[string]struct {
+		tail     string
+		verified int
+		torn     []int
+	}{
+		"cut mid-record":  {lines[0][:25], 5, []int{4}},
+		"cut its newline": {strings.TrimSuffix(lines[2], "\n"), 5, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := strings.Join(lines[:2], "")
+			if tc.torn != nil {
+				file = strings.Join(lines, "")
+			}
+			file += tc.tail // the crash
+			_, _, err := audit.VerifyJSONLinesHead(strings.NewReader(file), testKey)
+			require.ErrorContains(t, err, "incomplete")
+
+			file += "\n"
+			_, head, _ := audit.VerifyJSONLinesHead(strings.NewReader(file), testKey)
+			var buf bytes.Buffer
+			buf.WriteString(file)
+			sink := audit.NewJSONLines(&buf, audit.WithHashChain(testKey), audit.WithChainHead(head))
+			for i := range 2 {
+				require.NoError(t, sink.Write(context.Background(), chainRecord(10+i)))
+			}
+			n, _, err := audit.VerifyJSONLinesHead(&buf, testKey)
+			require.Equal(t, tc.verified, n)
+			if tc.torn == nil {
+				require.NoError(t, err)
+				return
+			}
+			var te *audit.TornWriteError
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, tc.torn, te.Lines)
+		})
 	}
-	n, _, err := audit.VerifyJSONLinesHead(&buf, testKey)
-	require.Equal(t, 5, n)
-	var te *audit.TornWriteError
-	require.ErrorAs(t, err, &te)
-	require.Equal(t, []int{4}, te.Lines)
 }
 
 // A line longer than any record stops the check without reading it all.

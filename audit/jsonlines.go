@@ -67,9 +67,11 @@ func WithHashChain(key []byte) JSONLinesOption {
 // restarted process appending to the same file keeps one unbroken chain. It
 // needs WithHashChain; a head that is not a chain value of the same kind makes
 // every Write fail. When VerifyJSONLinesHead reports the last line incomplete
-// (a crash in the middle of a write), end the file with a newline before
-// appending: the cut line then stays a fragment of its own
-// ([ErrTornWrite]) instead of swallowing the next record.
+// (a crash in the middle of a write), end the file with a newline and verify
+// again, then continue from the head that returns: a whole record that only
+// lacked its newline is then in the chain, and the start of one stays a
+// fragment of its own ([ErrTornWrite] once a record follows it) instead of
+// swallowing the next record.
 func WithChainHead(head string) JSONLinesOption {
 	return jsonLinesOptionFunc(func(j *JSONLines) { j.head = head })
 }
