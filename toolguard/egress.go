@@ -82,9 +82,10 @@ var (
 )
 
 // egressFrom is the grant of the guarded call running under ctx. A grant
-// ends when its call returns (execute), so a goroutine or a context the
-// tool leaves behind reaches nothing once the call's credential is revoked
-// and its record written.
+// ends when its call returns (execute): a goroutine or a context the tool
+// leaves behind opens no file, sends no request and gets no connection, new
+// or pooled, after that. A request already under way (a body still being
+// sent) is not cut off.
 func egressFrom(ctx context.Context) (*egress, error) {
 	e, _ := ctx.Value(egressKey{}).(*egress)
 	switch {
@@ -171,7 +172,7 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !e.granted(host) {
 		return refuse(fmt.Errorf("toolguard: egress to %s refused: not granted to this call", host))
 	}
-	if err := checkRedirectHop(req, host); err != nil {
+	if err := checkRedirectHop(req); err != nil {
 		return refuse(err)
 	}
 	if req.Host != "" && req.Host != req.URL.Host {
@@ -196,7 +197,11 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if info.Conn == nil {
 			return
 		}
-		if err := e.checkConn(info.Conn.RemoteAddr()); err != nil {
+		err := e.checkConn(info.Conn.RemoteAddr())
+		if err == nil && e.ended.Load() {
+			err = fmt.Errorf("toolguard: egress to %s refused: request %w", host, errCallEnded)
+		}
+		if err != nil {
 			mu.Lock()
 			connErr = err
 			mu.Unlock()
@@ -220,6 +225,11 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	audit.InjectHTTP(ctx, out.Header)
 	resp, err := t.base.RoundTrip(out)
+	if resp != nil && resp.Request == nil {
+		// http.Transport says which request a response answers; a base
+		// that does not would leave checkRedirectHop nothing to follow.
+		resp.Request = req
+	}
 	mu.Lock()
 	cerr := connErr
 	mu.Unlock()
@@ -234,40 +244,51 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // checkRedirectHop checks a request an http.Client makes to follow a
 // redirect (req.Response is the redirect): the server chose where it goes,
-// not the tool. A grant names hosts, not ports, so a redirect to another
-// port of a granted host (an open redirect to the host's Redis or Docker
-// port) would pass the host check: a redirect may not move to another port
-// of the same host, nor from https to http. (To another granted host it may
-// go, as the tool could.) host is the new request's canonical host.
-func checkRedirectHop(req *http.Request, host string) error {
-	if req.Response == nil || req.Response.Request == nil {
+// not the tool. A grant names hosts, not ports, so an open redirect to
+// another port of a granted host (its Redis or Docker port) would pass the
+// host check. A redirect may therefore go only to the port of the request
+// the tool made (the first of the chain) or to its scheme's default port,
+// and never from https to http.
+func checkRedirectHop(req *http.Request) error {
+	if req.Response == nil {
 		return nil
 	}
-	from := req.Response.Request.URL
-	fromHost, err := canonicalHost(from.Hostname())
-	if err != nil {
-		return fmt.Errorf("toolguard: egress refused: redirect from %s", err)
+	first := req
+	for hops := 0; first.Response != nil && first.Response.Request != nil && hops <= maxRedirectChain; hops++ {
+		prev := first.Response.Request
+		if prev.URL.Scheme == "https" && req.URL.Scheme == "http" {
+			return errors.New("toolguard: egress refused: a redirect from https to http")
+		}
+		first = prev
 	}
-	port, fromPort := effectivePort(req.URL), effectivePort(from)
-	switch {
-	case from.Scheme == "https" && req.URL.Scheme == "http":
-		return errors.New("toolguard: egress refused: a redirect from https to http")
-	case host == fromHost && port != fromPort && !(fromPort == "80" && port == "443" && req.URL.Scheme == "https"):
-		// (http://host/ to https://host/ is the usual upgrade, and allowed.)
-		return fmt.Errorf("toolguard: egress refused: a redirect from port %s to port %s of %s", fromPort, port, host)
+	if first.Response != nil {
+		// A base transport that does not say which request a response
+		// answers (RoundTrip fills it in for ours): nothing to compare with.
+		return errors.New("toolguard: egress refused: a redirect whose chain cannot be followed back")
+	}
+	port := effectivePort(req.URL)
+	if port != effectivePort(first.URL) && port != defaultPort(req.URL.Scheme) {
+		return fmt.Errorf("toolguard: egress refused: a redirect to port %s of %s; the request was made to port %s", port, req.URL.Hostname(), effectivePort(first.URL))
 	}
 	return nil
 }
 
-func effectivePort(u *url.URL) string {
-	switch {
-	case u.Port() != "":
-		return u.Port()
-	case u.Scheme == "https":
+// maxRedirectChain bounds the walk back through a redirect chain; an
+// http.Client follows 10 redirects by default.
+const maxRedirectChain = 64
+
+func defaultPort(scheme string) string {
+	if scheme == "https" {
 		return "443"
-	default:
-		return "80"
 	}
+	return "80"
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	return defaultPort(u.Scheme)
 }
 
 // checkConn checks the address a connection reached. A connection whose

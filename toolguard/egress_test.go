@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,15 +34,21 @@ func TestEgressAllowsWhatTheDecisionGrants(t *testing.T) {
 	}
 	require.EqualValues(t, 2, hits.Load())
 
-	// A redirect to another granted host is followed.
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "http://api.example.com:"+port(t, vic)+"/", http.StatusFound)
+	// A redirect to another granted host is followed (on the port the tool
+	// asked for: one server answers both names here).
+	var both *httptest.Server
+	both = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.Host, "docs.example.com") {
+			http.Redirect(w, r, "http://api.example.com:"+port(t, both)+"/", http.StatusFound)
+			return
+		}
+		hits.Add(1)
 	}))
-	defer front.Close()
+	defer both.Close()
 	base := &http.Transport{DialContext: resolverDialer(map[string]string{"docs.example.com": "127.0.0.1", "api.example.com": "127.0.0.1"}, true)}
 	defer base.CloseIdleConnections()
 	client := &http.Client{Transport: toolguard.Transport(base)}
-	require.NoError(t, fetchWith(t, grantingDecider(true, "docs.example.com", "API.Example.COM."), client, "http://docs.example.com:"+port(t, front)+"/"))
+	require.NoError(t, fetchWith(t, grantingDecider(true, "docs.example.com", "API.Example.COM."), client, "http://docs.example.com:"+port(t, both)+"/"))
 	require.EqualValues(t, 3, hits.Load())
 
 	// An IP literal the decision granted is reached without allow_private:
@@ -308,9 +315,9 @@ func TestOpenFileRefusesASymlinkSwappedInInsideTheRoot(t *testing.T) {
 }
 
 // A grant names hosts, not ports: a redirect (chosen by the server, not the
-// tool) may not move to another port of the same host, nor from https to
-// http; the upgrade from http to https and a redirect on the same port are
-// followed.
+// tool) may go only to the port the tool asked for or the default one, and
+// never from https to http. (The default ports are checked in
+// TestCheckRedirectHop: a test cannot listen on 80 or 443.)
 func TestEgressRedirectKeepsThePort(t *testing.T) {
 	internal, internalHits := victim(t) // say, the host's Redis
 	same, sameHits := victim(t)
@@ -327,12 +334,11 @@ func TestEgressRedirectKeepsThePort(t *testing.T) {
 
 	to = internal.URL + "/"
 	err := fetchWith(t, decider, client, front.URL+"/")
-	require.ErrorContains(t, err, "a redirect from port "+port(t, front)+" to port "+port(t, internal))
+	require.ErrorContains(t, err, "a redirect to port "+port(t, internal)+" of 127.0.0.1; the request was made to port "+port(t, front))
 	require.Zero(t, internalHits.Load())
 
 	to = front.URL + "/here"
 	require.NoError(t, fetchWith(t, decider, client, front.URL+"/"), "same host, same port")
-	require.Zero(t, sameHits.Load())
 
 	to = "http://127.0.0.1:" + port(t, same) + "/"
 	tls := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -344,4 +350,23 @@ func TestEgressRedirectKeepsThePort(t *testing.T) {
 	err = fetchWith(t, decider, &http.Client{Transport: toolguard.Transport(base)}, tls.URL+"/")
 	require.ErrorContains(t, err, "from https to http")
 	require.Zero(t, sameHits.Load())
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A base transport that does not say which request a response answers (a
+// wrapper, a mock) still has its redirects checked.
+func TestEgressRedirectCheckedWithAnyBase(t *testing.T) {
+	var reached []string
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		reached = append(reached, r.URL.Host)
+		h := http.Header{}
+		h.Set("Location", "http://127.0.0.1:6379/")
+		return &http.Response{StatusCode: http.StatusFound, Header: h, Body: http.NoBody}, nil
+	})
+	err := fetchWith(t, grantingDecider(false, "127.0.0.1"), &http.Client{Transport: toolguard.Transport(base)}, "http://127.0.0.1:8080/")
+	require.ErrorContains(t, err, "a redirect to port 6379")
+	require.Equal(t, []string{"127.0.0.1:8080"}, reached)
 }

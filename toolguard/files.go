@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,9 @@ type fileGrant struct{ root, path string }
 // at open time, so a symlink swapped in after the decision does not escape.
 // A path with a symlink in it below the root is refused, before the file is
 // opened and again after, with a check that the file opened is the one the
-// path names: the policy judged the path, not where a symlink leads.
+// path names: the policy judged the path, not where a symlink leads. A
+// symlink swapped in during the open is found before O_TRUNC takes effect,
+// and a file is created only where no symlink is.
 // name is what the tool received, absolute or relative to the root.
 // Outside a guarded call, or after it returned, nothing is opened.
 func OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (*os.File, error) {
@@ -42,17 +45,44 @@ func OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (*os
 		if err := noSymlinks(r, rel); err != nil {
 			return nil, fmt.Errorf("toolguard: open %s refused: %w", name, err)
 		}
-		f, err := r.OpenFile(rel, flag, perm)
-		if err != nil {
-			return nil, fmt.Errorf("toolguard: open %s: %w", name, err)
-		}
-		if err := sameAfterOpen(r, rel, f); err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("toolguard: open %s refused: %w", name, err)
-		}
-		return f, nil
+		return openChecked(r, rel, name, flag, perm)
 	}
 	return nil, fmt.Errorf("toolguard: open %s refused: not a path authorized for this call", name)
+}
+
+// openChecked opens rel under r so that a symlink swapped in while it opens
+// (os.Root follows one that stays inside the root) does no harm before
+// sameAfterOpen finds it: O_TRUNC is applied only to the checked file, and a
+// file is created only with O_EXCL, which never follows a symlink.
+func openChecked(r *os.Root, rel, name string, flag int, perm os.FileMode) (*os.File, error) {
+	trunc := flag&os.O_TRUNC != 0
+	flag &^= os.O_TRUNC
+	var f *os.File
+	var err error
+	switch {
+	case flag&os.O_CREATE == 0 || flag&os.O_EXCL != 0:
+		f, err = r.OpenFile(rel, flag, perm)
+	default: // create if missing: the existing file first, then a new one
+		if f, err = r.OpenFile(rel, flag&^os.O_CREATE, perm); errors.Is(err, fs.ErrNotExist) {
+			if f, err = r.OpenFile(rel, flag|os.O_EXCL, perm); errors.Is(err, fs.ErrExist) {
+				f, err = r.OpenFile(rel, flag&^os.O_CREATE, perm) // created meanwhile
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("toolguard: open %s: %w", name, err)
+	}
+	if err := sameAfterOpen(r, rel, f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("toolguard: open %s refused: %w", name, err)
+	}
+	if trunc {
+		if err := f.Truncate(0); err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("toolguard: open %s: %w", name, err)
+		}
+	}
+	return f, nil
 }
 
 // sameAfterOpen checks, once f is open, that rel still has no symlink in it

@@ -1,6 +1,7 @@
-// Package digest is the one "sha256:<hex>" form used across ztagent (args
-// digests, prompt digests, policy revisions), so every digest in a trace or a
-// decision record reads, and compares, the same way.
+// Package digest is the one "<algorithm>:<hex>" form used across ztagent:
+// "sha256:" for prompt digests and policy revisions, keyed forms such as
+// "hmac-sha256:" for arguments, redacted values and the audit chain, so every
+// digest in a trace or a decision record reads, and compares, the same way.
 package digest
 
 import (
