@@ -278,6 +278,9 @@ func fetchRemote(ctx context.Context, client *http.Client, u, what string) ([]by
 		if ue := (*url.Error)(nil); errors.As(err, &ue) {
 			err = ue.Err
 		}
+		if strings.HasPrefix(err.Error(), "failed to parse Location header") {
+			err = errors.New("a redirect's Location header is not a URL") // net/http quotes it
+		}
 		return nil, fmt.Errorf("%s: fetch: %w", what, err)
 	}
 	defer resp.Body.Close()

@@ -414,6 +414,16 @@ func TestRemoteFetchRedirects(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, l.Close())
 
+	// A Location that is not a URL: net/http would quote it, query and all.
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Location", "https://keys.example/%zz?access_token=SECRET")
+		w.WriteHeader(http.StatusFound)
+	}))
+	defer bad.Close()
+	_, err = RemoteRevocations(ctx, bad.URL+"/revoked")
+	require.ErrorContains(t, err, "Location header is not a URL")
+	require.NotContains(t, err.Error(), "SECRET")
+
 	// A loop ends.
 	var loop *httptest.Server
 	loop = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

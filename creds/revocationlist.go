@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -175,7 +176,9 @@ func (l *RemoteRevocationList) Refresh(ctx context.Context) error {
 }
 
 // merged is the ids of list, and those of held not yet forgettable at now,
-// each with the time it may be forgotten: its exp plus maxLeeway.
+// each with the time it may be forgotten: its exp plus maxLeeway. Past
+// maxRevocationEntries, the held ids the list no longer names go first,
+// those forgettable soonest first: what the minter lists now always counts.
 func merged(held map[string]time.Time, list []revocationEntryJSON, now time.Time) (map[string]time.Time, error) {
 	set := make(map[string]time.Time, len(list))
 	for _, e := range list {
@@ -184,13 +187,25 @@ func merged(held map[string]time.Time, list []revocationEntryJSON, now time.Time
 			set[e.ID] = at
 		}
 	}
+	if len(set) > maxRevocationEntries { // fetch checks this too
+		return nil, fmt.Errorf("revocation list: %d ids, more than %d", len(set), maxRevocationEntries)
+	}
+	type heldID struct {
+		id string
+		at time.Time
+	}
+	var extra []heldID
 	for id, at := range held {
 		if _, listed := set[id]; !listed && now.Before(at) {
-			set[id] = at
+			extra = append(extra, heldID{id, at})
 		}
 	}
-	if len(set) > maxRevocationEntries {
-		return nil, fmt.Errorf("revocation list: %d ids held, more than %d", len(set), maxRevocationEntries)
+	if room := maxRevocationEntries - len(set); len(extra) > room {
+		slices.SortFunc(extra, func(a, b heldID) int { return b.at.Compare(a.at) }) // latest first
+		extra = extra[:room]
+	}
+	for _, h := range extra {
+		set[h.id] = h.at
 	}
 	return set, nil
 }
