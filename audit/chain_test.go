@@ -396,6 +396,19 @@ func TestHashChainTornLines(t *testing.T) {
 	}
 }
 
+// requireTornLines requires err to name exactly torn as lines cut short, or
+// to be nil when torn is.
+func requireTornLines(t *testing.T, err error, torn []int) {
+	t.Helper()
+	if torn == nil {
+		require.NoError(t, err)
+		return
+	}
+	var te *audit.TornWriteError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, torn, te.Lines)
+}
+
 // partialWriter fails its fail-th Write after passing on keep(len(p)) bytes.
 type partialWriter struct {
 	buf   bytes.Buffer
@@ -439,13 +452,7 @@ func TestJSONLinesFailedWritesKeepTheLogVerifiable(t *testing.T) {
 			n, head, err := audit.VerifyJSONLinesHead(bytes.NewReader(w.buf.Bytes()), testKey)
 			require.Equal(t, tc.verified, n)
 			require.Equal(t, sink.Head(), head)
-			if tc.torn == nil {
-				require.NoError(t, err)
-				return
-			}
-			var te *audit.TornWriteError
-			require.ErrorAs(t, err, &te)
-			require.Equal(t, tc.torn, te.Lines)
+			requireTornLines(t, err, tc.torn)
 		})
 	}
 }
@@ -483,13 +490,7 @@ func TestJSONLinesResumeAfterACutLine(t *testing.T) {
 			}
 			n, _, err := audit.VerifyJSONLinesHead(&buf, testKey)
 			require.Equal(t, tc.verified, n)
-			if tc.torn == nil {
-				require.NoError(t, err)
-				return
-			}
-			var te *audit.TornWriteError
-			require.ErrorAs(t, err, &te)
-			require.Equal(t, tc.torn, te.Lines)
+			requireTornLines(t, err, tc.torn)
 		})
 	}
 }

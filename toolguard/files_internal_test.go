@@ -13,7 +13,9 @@ import (
 // nothing before it is refused; plain files open with their usual flags.
 func TestOpenCheckedSymlinkSwappedInDoesNoHarm(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) { require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600)) }
+	write := func(name, body string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600))
+	}
 	read := func(name string) string {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		require.NoError(t, err)
