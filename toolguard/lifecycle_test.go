@@ -231,6 +231,17 @@ func (c *countingIssuer) Issue(ctx context.Context, r creds.Request) (*creds.Cre
 	return c.Issuer.Issue(ctx, r)
 }
 
+// countingGuard is a guard on f's identity, clock, spans and sink that
+// decides with dec and issues through a countingIssuer of f's minter.
+func countingGuard(t *testing.T, f *fixture, dec authz.Decider) (*toolguard.Guard, *countingIssuer) {
+	t.Helper()
+	iss := &countingIssuer{Issuer: f.minter, issued: map[string]int{}}
+	g, err := toolguard.New(context.Background(), toolguard.WithIdentity(f.id), toolguard.WithIssuer(iss),
+		toolguard.WithDecider(dec), toolguard.WithTracerProvider(f.tp), toolguard.WithSink(f.sink), toolguard.WithClock(f.now.Now))
+	require.NoError(t, err)
+	return g, iss
+}
+
 func (c *countingIssuer) count(aud string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -261,17 +272,14 @@ func TestTaskCredentialsAreNotRenewedForIdleOrExpiredTasks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			iss := &countingIssuer{Issuer: f.minter, issued: map[string]int{}}
-			g, err := toolguard.New(context.Background(), toolguard.WithIdentity(f.id), toolguard.WithIssuer(iss),
-				toolguard.WithDecider(dec), toolguard.WithTracerProvider(f.tp), toolguard.WithSink(f.sink), toolguard.WithClock(f.now.Now))
-			require.NoError(t, err)
+			g, iss := countingGuard(t, f, dec)
 			var p probe
 			fetch := wrap(t, g, fetchTool, p.fn)
 			quiet := &toolguard.Task{ID: "quiet"}
 			if tc.expires > 0 {
 				quiet.ExpiresAt = f.now.Now().Add(tc.expires)
 			}
-			_, err = fetch(toolguard.WithTask(context.Background(), quiet), DocArgs{URL: "https://docs.example.com/"})
+			_, err := fetch(toolguard.WithTask(context.Background(), quiet), DocArgs{URL: "https://docs.example.com/"})
 			require.NoError(t, err)
 			_, err = fetch(toolguard.WithTask(context.Background(), &toolguard.Task{ID: "busy"}), DocArgs{URL: "https://docs.example.com/"})
 			require.NoError(t, err)
@@ -296,13 +304,10 @@ func TestTaskEndAfterGuardCloseRevokesNothingTwice(t *testing.T) {
 		return authz.Decision{Allow: true, Credential: authz.CredentialGrant{Audience: "https://docs.example.com", TTLSeconds: 30, Reuse: authz.ReuseTask}}, nil
 	})
 	f := newFixture(t)
-	iss := &countingIssuer{Issuer: f.minter, issued: map[string]int{}}
-	g, err := toolguard.New(context.Background(), toolguard.WithIdentity(f.id), toolguard.WithIssuer(iss),
-		toolguard.WithDecider(dec), toolguard.WithTracerProvider(f.tp), toolguard.WithSink(f.sink), toolguard.WithClock(f.now.Now))
-	require.NoError(t, err)
+	g, iss := countingGuard(t, f, dec)
 	var p probe
 	task := &toolguard.Task{ID: "t"}
-	_, err = wrap(t, g, fetchTool, p.fn)(toolguard.WithTask(context.Background(), task), DocArgs{URL: "https://docs.example.com/"})
+	_, err := wrap(t, g, fetchTool, p.fn)(toolguard.WithTask(context.Background(), task), DocArgs{URL: "https://docs.example.com/"})
 	require.NoError(t, err)
 	require.NoError(t, g.Close(context.Background()))
 	require.EqualValues(t, 1, iss.revoked.Load())
