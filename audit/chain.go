@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -192,49 +191,6 @@ func VerifyJSONLinesHead(r io.Reader, key []byte) (n int, head string, err error
 	return n, prev, nil
 }
 
-// loneSurrogate reports whether b, valid JSON, has a \u escape of a UTF-16
-// surrogate that is not half of a pair. JSONLines never writes one.
-func loneSurrogate(b []byte) bool {
-	high := false // the escape before was a high surrogate
-	for i := 0; i < len(b); i++ {
-		if b[i] != '\\' {
-			if high {
-				return true
-			}
-			continue
-		}
-		if i+1 >= len(b) || b[i+1] != 'u' || i+6 > len(b) {
-			if high {
-				return true
-			}
-			i++ // a two-character escape
-			continue
-		}
-		r, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 16)
-		if err != nil {
-			return true
-		}
-		switch {
-		case r >= 0xD800 && r <= 0xDBFF:
-			if high {
-				return true
-			}
-			high = true
-		case r >= 0xDC00 && r <= 0xDFFF:
-			if !high {
-				return true
-			}
-			high = false
-		default:
-			if high {
-				return true
-			}
-		}
-		i += 5
-	}
-	return high
-}
-
 // isFragment reports whether line (without its newline) is what a write cut
 // short leaves: the start of a record, '{' and then JSON that only runs out,
 // perhaps in the middle of a UTF-8 character. Nothing else is: not a blank
@@ -284,14 +240,6 @@ func (c chain) verifyLine(b []byte, last bool, prev string) (link, reason string
 		return "", "the last line is incomplete (no newline)"
 	}
 	b = b[:len(b)-1]
-	if !utf8.Valid(b) {
-		return "", "the line is not valid UTF-8"
-	}
-	if loneSurrogate(b) {
-		// Go reads "\ud800" as U+FFFD, other readers as a lone surrogate:
-		// the line would say one thing to this check and another to them.
-		return "", `the line escapes a lone UTF-16 surrogate ("\ud800"), which JSON readers decode differently`
-	}
 	v, err := jsonenc.DecodeStrict(b)
 	if err != nil {
 		return "", "the line is not a JSON record: " + err.Error()

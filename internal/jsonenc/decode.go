@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"unicode/utf8"
 )
 
 // ErrTrailingData is returned by [DecodeStrict] when anything but JSON
@@ -19,8 +21,10 @@ const MaxDepth = 10000
 // UseNumber (objects as map[string]any, arrays as []any, numbers as
 // json.Number, kept exactly as written), and refuses what would let two
 // readers see two different documents: duplicate object keys (some decoders
-// keep the first, encoding/json the last) and data after the value (some
-// readers stop at the value, others fail or read on). Trailing data is
+// keep the first, encoding/json the last), data after the value (some
+// readers stop at the value, others fail or read on), invalid UTF-8 and lone
+// UTF-16 surrogate escapes (encoding/json reads both as U+FFFD, others keep
+// or refuse them). Trailing data is
 // reported as [ErrTrailingData]. Errors quote at most a duplicated key or one
 // offending character, never a value.
 func DecodeStrict(b []byte) (any, error) {
@@ -35,6 +39,14 @@ func DecodeStrict(b []byte) (any, error) {
 	// bytes that are not JSON at all through.
 	if rest := b[dec.InputOffset():]; len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
 		return nil, ErrTrailingData
+	}
+	// encoding/json reads both as U+FFFD; other readers keep the bytes, or
+	// the lone surrogate, or refuse them.
+	if !utf8.Valid(b) {
+		return nil, errors.New("invalid UTF-8")
+	}
+	if loneSurrogate(b) {
+		return nil, errors.New(`a lone UTF-16 surrogate escape ("\ud800"), which JSON readers decode differently`)
 	}
 	return v, nil
 }
@@ -84,4 +96,47 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 	default:
 		return t, nil // string, json.Number, bool or nil
 	}
+}
+
+// loneSurrogate reports whether b, valid JSON, has a \u escape of a UTF-16
+// surrogate that is not half of a pair. No encoder in this project writes one.
+func loneSurrogate(b []byte) bool {
+	high := false // the escape before was a high surrogate
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			if high {
+				return true
+			}
+			continue
+		}
+		if i+1 >= len(b) || b[i+1] != 'u' || i+6 > len(b) {
+			if high {
+				return true
+			}
+			i++ // a two-character escape
+			continue
+		}
+		r, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 16)
+		if err != nil {
+			return true
+		}
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if high {
+				return true
+			}
+			high = true
+		case r >= 0xDC00 && r <= 0xDFFF:
+			if !high {
+				return true
+			}
+			high = false
+		default:
+			if high {
+				return true
+			}
+		}
+		i += 5
+	}
+	return high
 }
