@@ -372,11 +372,9 @@ func (c *call) issue(ctx context.Context) *DeniedError {
 // the tool returns, fails or panics; a panic continues after the cleanup.
 func (c *call) execute(ctx context.Context, run func(context.Context) error) (err error) {
 	returned := false
-	var grant *egress
+	tctx, grant := withGrant(creds.NewContext(ctx, c.cred), &c.g.hosts, c.dec.Egress, c.files)
 	defer func() {
-		if grant != nil {
-			grant.ended.Store(true) // first: nothing reaches out on a revoked credential
-		}
+		grant.ended.Store(true) // first: nothing reaches out on a revoked credential
 		c.revoke(ctx)
 		if s := taintSet(ctx); s != nil {
 			s.Add(c.tool.OutputTaint...)
@@ -390,8 +388,6 @@ func (c *call) execute(ctx context.Context, run func(context.Context) error) (er
 			c.finish(ctx, audit.Outcome{Status: audit.StatusOK})
 		}
 	}()
-	tctx := creds.NewContext(ctx, c.cred)
-	tctx, grant = withGrant(tctx, &c.g.hosts, c.dec.Egress, c.files)
 	err = run(tctx)
 	returned = true
 	return err

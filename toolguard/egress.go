@@ -88,13 +88,21 @@ var (
 // sent) is not cut off.
 func egressFrom(ctx context.Context) (*egress, error) {
 	e, _ := ctx.Value(egressKey{}).(*egress)
-	switch {
-	case e == nil:
+	if e == nil {
 		return nil, errNoCall
-	case e.ended.Load():
-		return nil, errCallEnded
+	}
+	if err := e.live(); err != nil {
+		return nil, err
 	}
 	return e, nil
+}
+
+// live is errCallEnded once the grant's call has returned.
+func (e *egress) live() error {
+	if e.ended.Load() {
+		return errCallEnded
+	}
+	return nil
 }
 
 // AllowedHosts returns the hosts the decision granted to the call running
@@ -110,8 +118,8 @@ func AllowedHosts(ctx context.Context) (hosts []string, ok bool) {
 
 // Transport returns an http.RoundTripper that lets a request through only to
 // a host the decision granted to the call in the request's context; a
-// request made outside a guarded call, or after it returned, is refused too. It is the tool's side of
-// "egress limited to the decided destinations".
+// request made outside a guarded call, or after it returned, is refused too.
+// It is the tool's side of "egress limited to the decided destinations".
 //
 // Every request is checked, and an http.Client sends each redirect hop as a
 // request of its own, so a redirect to a host that was not granted is
@@ -198,8 +206,8 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return
 		}
 		err := e.checkConn(info.Conn.RemoteAddr())
-		if err == nil && e.ended.Load() {
-			err = fmt.Errorf("toolguard: egress to %s refused: request %w", host, errCallEnded)
+		if lerr := e.live(); err == nil && lerr != nil {
+			err = fmt.Errorf("toolguard: egress to %s refused: request %w", host, lerr)
 		}
 		if err != nil {
 			mu.Lock()
