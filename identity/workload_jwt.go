@@ -88,10 +88,11 @@ func (c *jwtCache) fetchValid(ctx context.Context, p jwtsvid.Params, t time.Time
 		return nil, errors.Join(errors.New("identity: fetch JWT-SVID"), err)
 	case sv == nil:
 		return nil, errors.New("identity: fetch JWT-SVID: the agent returned none")
-	case !c.trustDomain.IsZero() && sv.ID.TrustDomain() != c.trustDomain:
-		return nil, fmt.Errorf("identity: JWT-SVID for %q is outside the trust domain %q", sv.ID, c.trustDomain)
 	case !t.Before(sv.Expiry):
 		return nil, ErrExpired
+	}
+	if err := inTrustDomain(c.trustDomain, sv.ID); err != nil {
+		return nil, fmt.Errorf("identity: JWT-SVID: %w", err)
 	}
 	return sv, nil
 }

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 	"github.com/spiffe/go-spiffe/v2/workloadapi"
 )
@@ -50,8 +51,8 @@ func (s *WorkloadSource) check(svid *x509svid.SVID, x *workloadapi.X509Context) 
 	if svid == nil || len(svid.Certificates) == 0 || svid.PrivateKey == nil {
 		return errors.New("incomplete SVID")
 	}
-	if !s.trustDomain.IsZero() && svid.ID.TrustDomain() != s.trustDomain {
-		return fmt.Errorf("SVID %s is not in trust domain %q", svid.ID, s.trustDomain)
+	if err := inTrustDomain(s.trustDomain, svid.ID); err != nil {
+		return err
 	}
 	if _, _, err := x509svid.Verify(svid.Certificates, x.Bundles, x509svid.WithTime(s.now())); err != nil {
 		return fmt.Errorf("SVID %s does not verify against the trust bundle: %w", svid.ID, err)
@@ -138,3 +139,12 @@ func (quietLogger) Debugf(string, ...any) {}
 func (quietLogger) Infof(string, ...any)  {}
 func (quietLogger) Warnf(string, ...any)  {}
 func (quietLogger) Errorf(string, ...any) {}
+
+// inTrustDomain is the trust-domain check of every SVID a WorkloadSource
+// takes, X.509 or JWT: td, when set (WithTrustDomain), must be id's.
+func inTrustDomain(td spiffeid.TrustDomain, id spiffeid.ID) error {
+	if !td.IsZero() && id.TrustDomain() != td {
+		return fmt.Errorf("SVID %s is not in trust domain %q", id, td)
+	}
+	return nil
+}

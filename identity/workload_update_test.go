@@ -279,7 +279,7 @@ func TestWorkloadJWTChecks(t *testing.T) {
 	}
 	ctx := context.Background()
 	_, err := s.FetchJWTSVID(ctx, jwtsvid.Params{Audience: "foreign"})
-	require.ErrorContains(t, err, "outside the trust domain")
+	require.ErrorContains(t, err, `not in trust domain "example.org"`)
 	_, err = s.FetchJWTSVID(ctx, jwtsvid.Params{Audience: "expired"})
 	require.ErrorIs(t, err, ErrExpired)
 	sv, err := s.FetchJWTSVID(ctx, jwtsvid.Params{Audience: "https://a.example"})
