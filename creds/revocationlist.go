@@ -166,29 +166,22 @@ func (l *RemoteRevocationList) Refresh(ctx context.Context) error {
 		return nil
 	}
 	now := l.now()
-	set, err := merged(l.revoked, list, now)
-	if err != nil {
-		l.failures.Add(1)
-		return fmt.Errorf("creds: remote revocations: %w", err)
-	}
-	l.revoked, l.fetched = set, now
+	l.revoked, l.fetched = merged(l.revoked, list, now), now
 	return nil
 }
 
 // merged is the ids of list, and those of held not yet forgettable at now,
 // each with the time it may be forgotten: its exp plus maxLeeway. Past
 // maxRevocationEntries, the held ids the list no longer names go first,
-// those forgettable soonest first: what the minter lists now always counts.
-func merged(held map[string]time.Time, list []revocationEntryJSON, now time.Time) (map[string]time.Time, error) {
+// those forgettable soonest first: what the minter lists now always counts
+// (fetch refuses a list longer than the bound).
+func merged(held map[string]time.Time, list []revocationEntryJSON, now time.Time) map[string]time.Time {
 	set := make(map[string]time.Time, len(list))
 	for _, e := range list {
 		at := time.Unix(e.Exp, 0).Add(maxLeeway)
 		if prev, ok := set[e.ID]; !ok || at.After(prev) {
 			set[e.ID] = at
 		}
-	}
-	if len(set) > maxRevocationEntries { // fetch checks this too
-		return nil, fmt.Errorf("revocation list: %d ids, more than %d", len(set), maxRevocationEntries)
 	}
 	type heldID struct {
 		id string
@@ -207,7 +200,7 @@ func merged(held map[string]time.Time, list []revocationEntryJSON, now time.Time
 	for _, h := range extra {
 		set[h.id] = h.at
 	}
-	return set, nil
+	return set
 }
 
 // Failures counts fetches that failed since the list was created.
