@@ -17,7 +17,7 @@ const maxSchemaDepth = 8
 // ("field.*"). toolguard.ArgSchemaOf calls it with a tool's argument type.
 func ArgSchemaFor(tool string, t reflect.Type) ArgSchema {
 	var fields []string
-	flattenShape(shapeOf(t, map[reflect.Type]*shape{}), "", 0, &fields)
+	flattenShape(shapeOf(t), "", 0, &fields)
 	return ArgSchema{Tool: tool, Fields: fields}
 }
 

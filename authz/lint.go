@@ -2,17 +2,16 @@ package authz
 
 import (
 	"cmp"
-	"encoding"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/ztagent/ztagent/internal/jsonshape"
 )
 
 // ArgSchema is what one tool sends in input.call.args: dotted field paths such as "to", "req.urls".
@@ -271,95 +270,37 @@ func (s *shape) has(verb string) string {
 
 // inputShape is derived from Input once, by reflection, so a field added to
 // or renamed in Input is seen by the linter without anyone updating it.
-var inputShape = sync.OnceValue(func() *shape { return shapeOf(reflect.TypeFor[Input](), map[reflect.Type]*shape{}) })
+var inputShape = sync.OnceValue(func() *shape { return shapeOf(reflect.TypeFor[Input]()) })
 
-var (
-	timeType          = reflect.TypeFor[time.Time]()
-	rawMessageType    = reflect.TypeFor[json.RawMessage]()
-	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
-	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
-)
-
-// shapeOf follows encoding/json's rules closely enough for a linter; seen
-// keeps a recursive type from looping.
-func shapeOf(t reflect.Type, seen map[reflect.Type]*shape) *shape {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if s, ok := seen[t]; ok {
-		return s
-	}
-	implements := func(i reflect.Type) bool { return t.Implements(i) || reflect.PointerTo(t).Implements(i) }
-	switch {
-	case t == rawMessageType:
-		return &shape{kind: shapeArgs}
-	case t == timeType:
-		return &shape{kind: shapeScalar, what: "string (an RFC 3339 time)"}
-	case implements(jsonMarshalerType):
-		return &shape{kind: shapeAny} // it may encode as anything
-	case implements(textMarshalerType):
-		return &shape{kind: shapeScalar, what: "string"}
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		s := &shape{kind: shapeObject, fields: map[string]*shape{}}
-		seen[t] = s
-		addFields(s, t, seen)
-		return s
-	case reflect.Slice, reflect.Array:
-		if t.Elem().Kind() == reflect.Uint8 {
-			return &shape{kind: shapeScalar, what: "string (base64 bytes)"}
-		}
-		return &shape{kind: shapeArray, elem: shapeOf(t.Elem(), seen)}
-	case reflect.String:
-		return &shape{kind: shapeScalar, what: "string"}
-	case reflect.Bool:
-		return &shape{kind: shapeScalar, what: "boolean"}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64:
-		return &shape{kind: shapeScalar, what: "number"}
-	default: // maps accept any key; interfaces hold anything
-		return &shape{kind: shapeAny}
-	}
+// shapeOf converts the JSON shape of t (jsonshape, shared with toolguard)
+// into the linter's tree: free-form values accept any path below them, and
+// json.RawMessage (call.args) stands for the tools' argument shape.
+func shapeOf(t reflect.Type) *shape {
+	return fromJSONShape(jsonshape.Of(t), map[*jsonshape.Shape]*shape{})
 }
 
-func addFields(s *shape, t reflect.Type, seen map[reflect.Type]*shape) {
-	// Direct fields first: like encoding/json, a shallower field hides a
-	// promoted one of the same name.
-	var embedded []reflect.Type
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		ft := f.Type
-		for ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
-			embedded = append(embedded, ft)
-			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		s.fields[name] = shapeOf(f.Type, seen)
+func fromJSONShape(js *jsonshape.Shape, seen map[*jsonshape.Shape]*shape) *shape {
+	if s, ok := seen[js]; ok {
+		return s
 	}
-	for _, et := range embedded {
-		inner := &shape{fields: map[string]*shape{}}
-		addFields(inner, et, seen)
-		for name, fs := range inner.fields {
-			if _, hidden := s.fields[name]; !hidden {
-				s.fields[name] = fs
-			}
+	s := &shape{}
+	seen[js] = s
+	switch js.Kind {
+	case jsonshape.Object:
+		s.kind, s.fields = shapeObject, make(map[string]*shape, len(js.Fields))
+		for name, f := range js.Fields {
+			s.fields[name] = fromJSONShape(f, seen)
 		}
+	case jsonshape.Array:
+		s.kind, s.elem = shapeArray, fromJSONShape(js.Elem, seen)
+	case jsonshape.String, jsonshape.Number, jsonshape.Bool:
+		s.kind, s.what = shapeScalar, js.What
+	case jsonshape.Raw:
+		s.kind = shapeArgs
+	default: // maps, interfaces, custom marshalers
+		s.kind = shapeAny
 	}
+	return s
 }
 
 // argsShape merges the tools' fields into one tree: a reference is fine if
