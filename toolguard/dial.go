@@ -2,7 +2,6 @@ package toolguard
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/netip"
 	"syscall"
@@ -22,15 +21,16 @@ func Dialer() *net.Dialer {
 // address — or a cloud metadata endpoint — is refused unless the decision
 // of the call in ctx allows it, and every address is refused outside a
 // guarded call or after it returned. It does not check host names (it never sees them): pair it
-// with Transport, or check AllowedHosts yourself.
+// with Transport, or check AllowedHosts yourself. Its refusals match
+// ErrEgressDenied.
 func DialControl(ctx context.Context, network, address string, _ syscall.RawConn) error {
 	e, err := egressFrom(ctx)
 	if err != nil {
-		return fmt.Errorf("toolguard: dial %s refused: %w", address, err)
+		return refused("toolguard: dial %s refused: %w", address, err)
 	}
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("toolguard: dial %s refused: not an IP address and port", address)
+		return refused("toolguard: dial %s refused: not an IP address and port", address)
 	}
 	return e.checkAddr(ap.Addr())
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -135,7 +134,8 @@ func AllowedHosts(ctx context.Context) (hosts []string, ok bool) {
 // proxy's). A base of your own is checked on the connection it returns,
 // before the request is written; give it Dialer() or DialControl to refuse
 // the connection itself. It also sends the W3C traceparent of the call, so a
-// tool backend in another process joins the same trace.
+// tool backend in another process joins the same trace. Its refusals match
+// ErrEgressDenied.
 func Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = guardedBase()
@@ -165,20 +165,20 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	e, err := egressFrom(req.Context())
 	if err != nil {
-		return refuse(fmt.Errorf("toolguard: egress to %s refused: request %w", req.URL.Host, err))
+		return refuse(refused("toolguard: egress to %s refused: request %w", req.URL.Host, err))
 	}
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-		return refuse(fmt.Errorf("toolguard: egress refused: scheme %q", req.URL.Scheme))
+		return refuse(refused("toolguard: egress refused: scheme %q", req.URL.Scheme))
 	}
 	if req.URL.User != nil {
-		return refuse(errors.New("toolguard: egress refused: URL carries userinfo"))
+		return refuse(refused("toolguard: egress refused: URL carries userinfo"))
 	}
 	host, err := canonicalHost(req.URL.Hostname())
 	if err != nil {
-		return refuse(fmt.Errorf("toolguard: egress refused: %w", err))
+		return refuse(refused("toolguard: egress refused: %w", err))
 	}
 	if !e.granted(host) {
-		return refuse(fmt.Errorf("toolguard: egress to %s refused: not granted to this call", host))
+		return refuse(refused("toolguard: egress to %s refused: not granted to this call", host))
 	}
 	if err := checkRedirectHop(req); err != nil {
 		return refuse(err)
@@ -191,7 +191,7 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			h = hh
 		}
 		if ch, err := canonicalHost(h); err != nil || !e.granted(ch) {
-			return refuse(fmt.Errorf("toolguard: egress refused: Host header %q is not granted to this call", req.Host))
+			return refuse(refused("toolguard: egress refused: Host header %q is not granted to this call", req.Host))
 		}
 	}
 	// The connection a request gets — new or reused from the pool — is
@@ -207,7 +207,7 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		err := e.checkConn(info.Conn.RemoteAddr())
 		if lerr := e.live(); err == nil && lerr != nil {
-			err = fmt.Errorf("toolguard: egress to %s refused: request %w", host, lerr)
+			err = refused("toolguard: egress to %s refused: request %w", host, lerr)
 		}
 		if err != nil {
 			mu.Lock()
@@ -265,18 +265,18 @@ func checkRedirectHop(req *http.Request) error {
 	for hops := 0; first.Response != nil && first.Response.Request != nil && hops <= maxRedirectChain; hops++ {
 		prev := first.Response.Request
 		if prev.URL.Scheme == "https" && req.URL.Scheme == "http" {
-			return errors.New("toolguard: egress refused: a redirect from https to http")
+			return refused("toolguard: egress refused: a redirect from https to http")
 		}
 		first = prev
 	}
 	if first.Response != nil {
 		// A base transport that does not say which request a response
 		// answers (RoundTrip fills it in for ours): nothing to compare with.
-		return errors.New("toolguard: egress refused: a redirect whose chain cannot be followed back")
+		return refused("toolguard: egress refused: a redirect whose chain cannot be followed back")
 	}
 	port := effectivePort(req.URL)
 	if port != effectivePort(first.URL) && port != defaultPort(req.URL.Scheme) {
-		return fmt.Errorf("toolguard: egress refused: a redirect to port %s of %s; the request was made to port %s", port, req.URL.Hostname(), effectivePort(first.URL))
+		return refused("toolguard: egress refused: a redirect to port %s of %s; the request was made to port %s", port, req.URL.Hostname(), effectivePort(first.URL))
 	}
 	return nil
 }

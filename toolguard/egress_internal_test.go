@@ -1,8 +1,11 @@
 package toolguard
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -44,9 +47,39 @@ func TestCheckRedirectHop(t *testing.T) {
 		{"https://a/", "https://b/", "http://c/"},              // a downgrade further on
 		{"http://a:8080/", "https://a:8443/"},                  // the upgrade, to another port
 	} {
-		require.Error(t, checkRedirectHop(chainOf(t, bad...)), "%v", bad)
+		require.ErrorIs(t, checkRedirectHop(chainOf(t, bad...)), ErrEgressDenied, "%v", bad)
 	}
 	// A response that does not say which request it answers.
 	u, _ := url.Parse("http://a/")
-	require.ErrorContains(t, checkRedirectHop(&http.Request{URL: u, Response: &http.Response{}}), "cannot be followed back")
+	err := checkRedirectHop(&http.Request{URL: u, Response: &http.Response{}})
+	require.ErrorContains(t, err, "cannot be followed back")
+	require.ErrorIs(t, err, ErrEgressDenied)
 }
+
+// A request sent while the call was live gets its connection after the
+// call returned (here the base transport ends the grant just before it
+// connects): the connection is refused before the request is written.
+func TestConnectionAfterTheCallReturnedIsRefused(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	e := &egress{hosts: []string{"127.0.0.1"}}
+	ctx := context.WithValue(context.Background(), egressKey{}, e)
+	base := &http.Transport{}
+	defer base.CloseIdleConnections()
+	rt := Transport(roundTripper(func(r *http.Request) (*http.Response, error) {
+		e.ended.Store(true)
+		return base.RoundTrip(r)
+	}))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	_, err = rt.RoundTrip(req)
+	require.ErrorIs(t, err, ErrEgressDenied)
+	require.ErrorIs(t, err, errCallEnded)
+	require.ErrorContains(t, err, "egress to 127.0.0.1 refused: request the guarded call has returned")
+	require.Zero(t, hits.Load())
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -26,11 +26,13 @@ type fileGrant struct{ root, path string }
 // symlink swapped in during the open is found before O_TRUNC takes effect,
 // and a file is created only where no symlink is.
 // name is what the tool received, absolute or relative to the root.
-// Outside a guarded call, or after it returned, nothing is opened.
+// Outside a guarded call, or after it returned, nothing is opened. A
+// refusal matches ErrEgressDenied; an error from opening a path the call
+// may open (it does not exist) does not.
 func OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (*os.File, error) {
 	e, err := egressFrom(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("toolguard: open %s refused: %w", name, err)
+		return nil, refused("toolguard: open %s refused: %w", name, err)
 	}
 	for _, g := range e.files {
 		full, rel, err := lexicalPath(g.root, name)
@@ -43,11 +45,11 @@ func OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (*os
 		}
 		defer r.Close()
 		if err := noSymlinks(r, rel); err != nil {
-			return nil, fmt.Errorf("toolguard: open %s refused: %w", name, err)
+			return nil, refused("toolguard: open %s refused: %w", name, err)
 		}
 		return openChecked(r, rel, name, flag, perm)
 	}
-	return nil, fmt.Errorf("toolguard: open %s refused: not a path authorized for this call", name)
+	return nil, refused("toolguard: open %s refused: not a path authorized for this call", name)
 }
 
 // openChecked opens rel under r so that a symlink swapped in while it opens
@@ -74,7 +76,7 @@ func openChecked(r *os.Root, rel, name string, flag int, perm os.FileMode) (*os.
 	}
 	if err := sameAfterOpen(r, rel, f); err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("toolguard: open %s refused: %w", name, err)
+		return nil, refused("toolguard: open %s refused: %w", name, err)
 	}
 	if trunc {
 		if err := f.Truncate(0); err != nil {

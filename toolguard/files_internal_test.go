@@ -31,6 +31,7 @@ func TestOpenCheckedSymlinkSwappedInDoesNoHarm(t *testing.T) {
 
 	_, err = openChecked(r, "link", "link", os.O_WRONLY|os.O_TRUNC, 0)
 	require.ErrorContains(t, err, "symlink")
+	require.ErrorIs(t, err, ErrEgressDenied)
 	require.Equal(t, "secret", read("secret"), "not truncated through the symlink")
 	_, err = openChecked(r, "dangling", "dangling", os.O_WRONLY|os.O_CREATE, 0o600)
 	require.Error(t, err)
@@ -49,4 +50,5 @@ func TestOpenCheckedSymlinkSwappedInDoesNoHarm(t *testing.T) {
 	require.NoError(t, f.Close())
 	_, err = openChecked(r, "new", "new", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	require.ErrorIs(t, err, os.ErrExist)
+	require.NotErrorIs(t, err, ErrEgressDenied, "the file system's own answer")
 }

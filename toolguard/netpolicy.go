@@ -1,7 +1,6 @@
 package toolguard
 
 import (
-	"fmt"
 	"net/netip"
 )
 
@@ -133,10 +132,10 @@ func (e *egress) checkAddr(a netip.Addr) error {
 	case class == "":
 		return nil
 	case metadata:
-		return fmt.Errorf("toolguard: egress to %s refused: %s", a, class)
+		return refused("toolguard: egress to %s refused: %s", a, class)
 	case e.allowPrivate:
 		return nil
 	default:
-		return fmt.Errorf("toolguard: egress to %s refused: %s address, and the decision does not allow private addresses", a, class)
+		return refused("toolguard: egress to %s refused: %s address, and the decision does not allow private addresses", a, class)
 	}
 }

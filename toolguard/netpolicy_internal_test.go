@@ -13,8 +13,10 @@ import (
 func TestMetadataEndpointsRefusedEvenWhenPrivateAllowed(t *testing.T) {
 	private := &egress{allowPrivate: true}
 	require.NoError(t, private.checkAddr(netip.MustParseAddr("10.0.0.1")), "private addresses are allowed here")
+	require.ErrorIs(t, (&egress{}).checkAddr(netip.MustParseAddr("10.0.0.1")), ErrEgressDenied, "and only here")
 	for a, what := range metadataAddrs {
 		require.ErrorContains(t, private.checkAddr(a), what, a)
+		require.ErrorIs(t, private.checkAddr(a), ErrEgressDenied, a)
 		if a.Is4() {
 			mapped := netip.AddrFrom16(a.As16())
 			require.ErrorContains(t, private.checkAddr(mapped), what, "IPv4-mapped %s", mapped)
