@@ -36,18 +36,28 @@ var privateRanges = prefixes(
 	"ff00::/8",        // multicast
 )
 
-// Cloud instance metadata services hand out the host's credentials: the
+// Cloud instance metadata and credential services hand out the host's or
+// the workload's credentials, and user data that often holds more: the
 // classic SSRF prize. They are refused even with AllowPrivate, unless the
-// decision granted the address itself as a host.
+// decision granted the address itself as a host. Each is named by the
+// platform that documents it.
 var metadataAddrs = map[netip.Addr]string{
+	// The address most platforms share: AWS EC2, Google Cloud, Azure IMDS,
+	// Oracle Cloud, OpenStack, IBM Cloud VPC, DigitalOcean, Hetzner,
+	// Huawei Cloud, Akamai (Linode).
 	netip.MustParseAddr("169.254.169.254"): "cloud metadata (AWS, GCP, Azure, OpenStack)",
-	netip.MustParseAddr("169.254.170.2"):   "container credentials (AWS ECS)",
-	netip.MustParseAddr("100.100.100.200"): "cloud metadata (Alibaba)",
 	netip.MustParseAddr("fd00:ec2::254"):   "cloud metadata (AWS IPv6)",
-	netip.MustParseAddr("169.254.170.23"):  "pod credentials (AWS EKS Pod Identity)",
-	netip.MustParseAddr("fd00:ec2::23"):    "pod credentials (AWS EKS Pod Identity, IPv6)",
-	netip.MustParseAddr("fd20:ce::254"):    "cloud metadata (GCP IPv6)",
-	netip.MustParseAddr("169.254.0.23"):    "cloud metadata (Tencent Cloud)",
+	// AWS ECS: task role credentials and task metadata.
+	netip.MustParseAddr("169.254.170.2"): "container credentials (AWS ECS)",
+	// AWS EKS Pod Identity Agent, on every node.
+	netip.MustParseAddr("169.254.170.23"): "pod credentials (AWS EKS Pod Identity)",
+	netip.MustParseAddr("fd00:ec2::23"):   "pod credentials (AWS EKS Pod Identity, IPv6)",
+	// Google Compute Engine, for IPv6 instances.
+	netip.MustParseAddr("fd20:ce::254"): "cloud metadata (GCP IPv6)",
+	// Alibaba Cloud ECS.
+	netip.MustParseAddr("100.100.100.200"): "cloud metadata (Alibaba)",
+	// Tencent Cloud CVM (metadata.tencentyun.com).
+	netip.MustParseAddr("169.254.0.23"): "cloud metadata (Tencent Cloud)",
 }
 
 var (

@@ -7,25 +7,65 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Credential and metadata endpoints are refused even when the decision
-// allows private addresses, in every form that reaches them; only a
-// decision that grants the address itself reaches one.
-func TestMetadataEndpointsRefusedEvenWhenPrivateAllowed(t *testing.T) {
-	private := &egress{allowPrivate: true}
-	require.NoError(t, private.checkAddr(netip.MustParseAddr("10.0.0.1")), "private addresses are allowed here")
-	require.ErrorIs(t, (&egress{}).checkAddr(netip.MustParseAddr("10.0.0.1")), ErrEgressDenied, "and only here")
-	for a, what := range metadataAddrs {
-		require.ErrorContains(t, private.checkAddr(a), what, a)
-		require.ErrorIs(t, private.checkAddr(a), ErrEgressDenied, a)
-		if a.Is4() {
-			mapped := netip.AddrFrom16(a.As16())
-			require.ErrorContains(t, private.checkAddr(mapped), what, "IPv4-mapped %s", mapped)
+// metadataEndpoints is every endpoint metadataAddrs must hold, with the
+// platform its refusal names. It is written out, not read from the map, so
+// an endpoint dropped from the map fails the test.
+var metadataEndpoints = []struct{ addr, platform string }{
+	{"169.254.169.254", "AWS, GCP, Azure"},
+	{"fd00:ec2::254", "AWS IPv6"},
+	{"169.254.170.2", "AWS ECS"},
+	{"169.254.170.23", "AWS EKS Pod Identity"},
+	{"fd00:ec2::23", "AWS EKS Pod Identity, IPv6"},
+	{"fd20:ce::254", "GCP IPv6"},
+	{"100.100.100.200", "Alibaba"},
+	{"169.254.0.23", "Tencent"},
+}
+
+// reachingForms are the other spellings of a that reach it: for IPv4, the
+// IPv6 forms a translator or tunnel delivers to it (IPv4-mapped,
+// IPv4-compatible, NAT64 and 6to4); for link-local IPv6, a zone.
+func reachingForms(a netip.Addr) []netip.Addr {
+	if a.Is6() {
+		if a.IsLinkLocalUnicast() {
+			return []netip.Addr{a.WithZone("eth0")}
 		}
-		granted := &egress{hosts: []string{a.String()}}
-		require.NoError(t, granted.checkAddr(a), "granted by address")
+		return nil
 	}
-	for _, a := range []string{"169.254.170.23", "fd00:ec2::23", "fd20:ce::254", "169.254.0.23", "169.254.169.254"} {
-		_, metadata := addrClass(netip.MustParseAddr(a))
-		require.True(t, metadata, a)
+	v4 := a.As4()
+	var compat, nat64, sixToFour [16]byte
+	copy(compat[12:], v4[:])
+	nat64 = netip.MustParseAddr("64:ff9b::").As16()
+	copy(nat64[12:], v4[:])
+	sixToFour[0], sixToFour[1], sixToFour[15] = 0x20, 0x02, 1
+	copy(sixToFour[2:6], v4[:])
+	return []netip.Addr{netip.AddrFrom16(a.As16()), netip.AddrFrom16(compat), netip.AddrFrom16(nat64), netip.AddrFrom16(sixToFour)}
+}
+
+// Credential and metadata endpoints are refused whether or not the
+// decision allows private addresses, in every form that reaches them, and
+// the refusal names the platform; only a decision that grants the address
+// itself reaches one.
+func TestMetadataEndpointsRefusedEvenWhenPrivateAllowed(t *testing.T) {
+	require.Len(t, metadataAddrs, len(metadataEndpoints), "every endpoint of the map is tested here")
+	closed, private := &egress{}, &egress{allowPrivate: true}
+	require.NoError(t, private.checkAddr(netip.MustParseAddr("10.0.0.1")), "private addresses are allowed here")
+	require.ErrorIs(t, closed.checkAddr(netip.MustParseAddr("10.0.0.1")), ErrEgressDenied, "and only here")
+	for _, ep := range metadataEndpoints {
+		t.Run(ep.addr, func(t *testing.T) {
+			a := netip.MustParseAddr(ep.addr)
+			require.Contains(t, metadataAddrs, a)
+			for _, f := range append([]netip.Addr{a}, reachingForms(a)...) {
+				class, metadata := addrClass(f)
+				require.True(t, metadata, f)
+				require.Contains(t, class, ep.platform, f)
+				for _, e := range []*egress{closed, private} {
+					err := e.checkAddr(f)
+					require.ErrorIs(t, err, ErrEgressDenied, f)
+					require.ErrorContains(t, err, ep.platform, f)
+				}
+			}
+			granted := &egress{hosts: []string{a.String()}}
+			require.NoError(t, granted.checkAddr(a), "granted by address")
+		})
 	}
 }
