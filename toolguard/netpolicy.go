@@ -38,9 +38,10 @@ var privateRanges = prefixes(
 
 // Cloud instance metadata and credential services hand out the host's or
 // the workload's credentials, and user data that often holds more: the
-// classic SSRF prize. They are refused even with AllowPrivate, unless the
-// decision granted the address itself as a host. Each is named by the
-// platform that documents it.
+// classic SSRF prize. They are refused even with AllowPrivate, and even
+// where the address is public (Azure's WireServer), unless the decision
+// granted the address itself as a host. Each is named by the platform that
+// documents it.
 var metadataAddrs = map[netip.Addr]string{
 	// The address most platforms share: AWS EC2, Google Cloud, Azure IMDS,
 	// Oracle Cloud, OpenStack, IBM Cloud VPC, DigitalOcean, Hetzner,
@@ -54,6 +55,10 @@ var metadataAddrs = map[netip.Addr]string{
 	netip.MustParseAddr("fd00:ec2::23"):   "pod credentials (AWS EKS Pod Identity, IPv6)",
 	// Google Compute Engine, for IPv6 instances.
 	netip.MustParseAddr("fd20:ce::254"): "cloud metadata (GCP IPv6)",
+	// Azure WireServer: a public address (no private range covers it) that
+	// every Azure VM reaches; it serves the VM agent its goal state,
+	// extension settings among it.
+	netip.MustParseAddr("168.63.129.16"): "platform endpoint (Azure WireServer)",
 	// Alibaba Cloud ECS.
 	netip.MustParseAddr("100.100.100.200"): "cloud metadata (Alibaba)",
 	// Tencent Cloud CVM (metadata.tencentyun.com).

@@ -17,6 +17,7 @@ var metadataEndpoints = []struct{ addr, platform string }{
 	{"169.254.170.23", "AWS EKS Pod Identity"},
 	{"fd00:ec2::23", "AWS EKS Pod Identity, IPv6"},
 	{"fd20:ce::254", "GCP IPv6"},
+	{"168.63.129.16", "Azure WireServer"},
 	{"100.100.100.200", "Alibaba"},
 	{"169.254.0.23", "Tencent"},
 }
@@ -67,5 +68,18 @@ func TestMetadataEndpointsRefusedEvenWhenPrivateAllowed(t *testing.T) {
 			granted := &egress{hosts: []string{a.String()}}
 			require.NoError(t, granted.checkAddr(a), "granted by address")
 		})
+	}
+}
+
+// A public endpoint is refused as that one address: its neighbours stay
+// public addresses, reached without allow_private.
+func TestPublicMetadataEndpointIsExact(t *testing.T) {
+	closed := &egress{}
+	for _, s := range []string{"168.63.129.15", "168.63.129.17", "::ffff:168.63.129.17"} {
+		a := netip.MustParseAddr(s)
+		class, metadata := addrClass(a)
+		require.Empty(t, class, s)
+		require.False(t, metadata, s)
+		require.NoError(t, closed.checkAddr(a), s)
 	}
 }
