@@ -59,6 +59,11 @@ var metadataAddrs = map[netip.Addr]string{
 	// every Azure VM reaches; it serves the VM agent its goal state,
 	// extension settings among it.
 	netip.MustParseAddr("168.63.129.16"): "platform endpoint (Azure WireServer)",
+	// Oracle Cloud Infrastructure IMDS over IPv6 (its own SDKs fall back
+	// to it), and the metadata service of Oracle Cloud at Customer, the
+	// legacy platform, inside the IETF protocol assignments range.
+	netip.MustParseAddr("fd00:c1::a9fe:a9fe"): "cloud metadata (Oracle Cloud IPv6)",
+	netip.MustParseAddr("192.0.0.192"):        "cloud metadata (Oracle Cloud at Customer)",
 	// Alibaba Cloud ECS.
 	netip.MustParseAddr("100.100.100.200"): "cloud metadata (Alibaba)",
 	// Tencent Cloud CVM (metadata.tencentyun.com).

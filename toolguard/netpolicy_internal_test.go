@@ -18,6 +18,8 @@ var metadataEndpoints = []struct{ addr, platform string }{
 	{"fd00:ec2::23", "AWS EKS Pod Identity, IPv6"},
 	{"fd20:ce::254", "GCP IPv6"},
 	{"168.63.129.16", "Azure WireServer"},
+	{"fd00:c1::a9fe:a9fe", "Oracle Cloud IPv6"},
+	{"192.0.0.192", "Oracle Cloud at Customer"},
 	{"100.100.100.200", "Alibaba"},
 	{"169.254.0.23", "Tencent"},
 }
