@@ -68,6 +68,10 @@ var metadataAddrs = map[netip.Addr]string{
 	netip.MustParseAddr("100.100.100.200"): "cloud metadata (Alibaba)",
 	// Tencent Cloud CVM (metadata.tencentyun.com).
 	netip.MustParseAddr("169.254.0.23"): "cloud metadata (Tencent Cloud)",
+	// OpenStack Nova over IPv6 (since Victoria), which Akamai (Linode)
+	// answers on too, and Akamai's own IPv6 metadata address.
+	netip.MustParseAddr("fe80::a9fe:a9fe"):   "cloud metadata (OpenStack, Akamai IPv6)",
+	netip.MustParseAddr("fd00:a9fe:a9fe::1"): "cloud metadata (Akamai Linode IPv6)",
 }
 
 var (

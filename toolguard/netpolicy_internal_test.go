@@ -22,6 +22,8 @@ var metadataEndpoints = []struct{ addr, platform string }{
 	{"192.0.0.192", "Oracle Cloud at Customer"},
 	{"100.100.100.200", "Alibaba"},
 	{"169.254.0.23", "Tencent"},
+	{"fe80::a9fe:a9fe", "OpenStack, Akamai IPv6"},
+	{"fd00:a9fe:a9fe::1", "Akamai Linode IPv6"},
 }
 
 // reachingForms are the other spellings of a that reach it: for IPv4, the
