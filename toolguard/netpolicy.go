@@ -72,6 +72,9 @@ var metadataAddrs = map[netip.Addr]string{
 	// answers on too, and Akamai's own IPv6 metadata address.
 	netip.MustParseAddr("fe80::a9fe:a9fe"):   "cloud metadata (OpenStack, Akamai IPv6)",
 	netip.MustParseAddr("fd00:a9fe:a9fe::1"): "cloud metadata (Akamai Linode IPv6)",
+	// Scaleway Instances: metadata and user data.
+	netip.MustParseAddr("169.254.42.42"): "cloud metadata (Scaleway)",
+	netip.MustParseAddr("fd00:42::42"):   "cloud metadata (Scaleway IPv6)",
 }
 
 var (

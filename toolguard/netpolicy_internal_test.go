@@ -24,6 +24,8 @@ var metadataEndpoints = []struct{ addr, platform string }{
 	{"169.254.0.23", "Tencent"},
 	{"fe80::a9fe:a9fe", "OpenStack, Akamai IPv6"},
 	{"fd00:a9fe:a9fe::1", "Akamai Linode IPv6"},
+	{"169.254.42.42", "Scaleway"},
+	{"fd00:42::42", "Scaleway IPv6"},
 }
 
 // reachingForms are the other spellings of a that reach it: for IPv4, the
