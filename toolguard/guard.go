@@ -96,11 +96,11 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		_ = g.closeOwned()
 		return nil, err
 	}
-	g.revoker = newRevoker(g.issuer, c.revokeTimeout, &g.stats)
+	g.revoker = newRevoker(g.issuer, c.revokeTimeout, &g.stats, g.now)
 	bg, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	g.bg.Add(2)
-	go g.revoker.run(bg, &g.bg, g.now)
+	go g.revoker.run(bg, &g.bg)
 	go g.refreshShared(bg, &g.bg)
 	return g, nil
 }

@@ -195,6 +195,7 @@ func TestFailedRevocationsAreRetriedAndCounted(t *testing.T) {
 	_, err := fetch(context.Background(), DocArgs{URL: "https://docs.example.com/"})
 	require.NoError(t, err)
 	require.EqualValues(t, 1, f.guard.Stats().RevokeFailures)
+	f.now.Advance(time.Second) // the first retry is due a second later, by the guard's clock
 	require.Eventually(t, func() bool {
 		st := f.guard.Stats()
 		return st.RevokeRetries >= 1 && st.RevokePending == 0

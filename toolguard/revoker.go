@@ -16,6 +16,9 @@ type revoker struct {
 	issuer  creds.Issuer
 	timeout time.Duration
 	stats   *counters
+	// now is the guard's clock: when a retry is due is judged on the same
+	// clock as the credential's expiry, so neither runs ahead of the other.
+	now func() time.Time
 
 	mu      sync.Mutex
 	pending []pendingRevoke
@@ -34,8 +37,8 @@ const (
 	maxPendingRevokes = 4096
 )
 
-func newRevoker(issuer creds.Issuer, timeout time.Duration, stats *counters) *revoker {
-	return &revoker{issuer: issuer, timeout: timeout, stats: stats, wake: make(chan struct{}, 1)}
+func newRevoker(issuer creds.Issuer, timeout time.Duration, stats *counters, now func() time.Time) *revoker {
+	return &revoker{issuer: issuer, timeout: timeout, stats: stats, now: now, wake: make(chan struct{}, 1)}
 }
 
 // revoke tries once now; on failure the id is queued for retry. It reports
@@ -52,7 +55,7 @@ func (r *revoker) revoke(ctx context.Context, c *creds.Credential) error {
 		r.stats.revokeLost.Add(1)
 		return err
 	}
-	r.pending = append(r.pending, pendingRevoke{id: c.ID, expires: c.ExpiresAt, attempts: 1, next: time.Now().Add(time.Second)})
+	r.pending = append(r.pending, pendingRevoke{id: c.ID, expires: c.ExpiresAt, attempts: 1, next: r.now().Add(time.Second)})
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -69,7 +72,7 @@ func (r *revoker) attempt(ctx context.Context, id string) error {
 }
 
 // run retries queued revocations until ctx ends.
-func (r *revoker) run(ctx context.Context, wg *sync.WaitGroup, now func() time.Time) {
+func (r *revoker) run(ctx context.Context, wg *sync.WaitGroup) {
 	defer wg.Done()
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
@@ -80,7 +83,7 @@ func (r *revoker) run(ctx context.Context, wg *sync.WaitGroup, now func() time.T
 		case <-tick.C:
 		case <-r.wake:
 		}
-		r.retryDue(ctx, now(), false)
+		r.retryDue(ctx, r.now(), false)
 	}
 }
 
@@ -93,7 +96,7 @@ func (r *revoker) retryDue(ctx context.Context, t time.Time, final bool) {
 	var keep []pendingRevoke
 	for _, p := range queue {
 		switch {
-		case !final && time.Now().Before(p.next):
+		case !final && t.Before(p.next):
 			keep = append(keep, p)
 			continue
 		case !t.Before(p.expires):
@@ -110,7 +113,7 @@ func (r *revoker) retryDue(ctx context.Context, t time.Time, final bool) {
 			r.stats.revokeLost.Add(1)
 			continue
 		}
-		p.next = time.Now().Add(time.Duration(1<<p.attempts) * time.Second)
+		p.next = r.now().Add(time.Duration(1<<p.attempts) * time.Second)
 		keep = append(keep, p)
 	}
 	r.mu.Lock()
