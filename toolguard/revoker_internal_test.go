@@ -1,0 +1,132 @@
+package toolguard
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ztagent/ztagent/creds"
+	"github.com/ztagent/ztagent/internal/fakeclock"
+)
+
+// refusingIssuer fails every revocation and notes when, by the test's
+// clock, each was attempted. Nothing else of the issuer is used.
+type refusingIssuer struct {
+	creds.Issuer
+	now func() time.Time
+
+	mu sync.Mutex
+	at []time.Time
+}
+
+func (r *refusingIssuer) Revoke(context.Context, string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.at = append(r.at, r.now())
+	return errors.New("revocation endpoint down")
+}
+
+func (r *refusingIssuer) attempts() []time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]time.Time(nil), r.at...)
+}
+
+var revokeT0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+
+// newTestRevoker is a revoker on a fake clock whose issuer refuses every
+// revocation. No goroutine runs: the test sweeps with retryDue itself.
+func newTestRevoker() (*revoker, *refusingIssuer, *counters, *fakeclock.Clock) {
+	clock := fakeclock.New(revokeT0)
+	iss := &refusingIssuer{now: clock.Now}
+	st := &counters{}
+	return newRevoker(iss, time.Second, st, clock.Now), iss, st, clock
+}
+
+// A revocation that keeps failing is retried on the guard's clock with a
+// growing backoff, never before a retry is due; after maxRevokeAttempts it
+// is counted lost once and never tried again.
+func TestRevokerBacksOffThenCountsTheRevocationLostOnce(t *testing.T) {
+	ctx := context.Background()
+	r, iss, st, clock := newTestRevoker()
+	require.Error(t, r.revoke(ctx, &creds.Credential{ID: "c-1", IssuedAt: revokeT0, ExpiresAt: revokeT0.Add(time.Hour)}))
+	require.EqualValues(t, 1, st.revokeFailures.Load())
+	require.Equal(t, 1, r.pendingCount())
+
+	// The wait after each failed attempt before the next one.
+	backoff := []time.Duration{time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second}
+	require.Len(t, backoff, maxRevokeAttempts-1, "one wait between every two attempts")
+	want := []time.Time{revokeT0}
+	for i, wait := range backoff {
+		due := clock.Now().Add(wait)
+		clock.Set(due.Add(-time.Nanosecond))
+		r.retryDue(ctx, clock.Now(), false)
+		require.Equal(t, want, iss.attempts(), "retry %d was made before it was due", i+1)
+
+		clock.Set(due)
+		r.retryDue(ctx, clock.Now(), false)
+		want = append(want, due)
+		require.Equal(t, want, iss.attempts(), "retry %d was not made when due", i+1)
+		require.EqualValues(t, i+1, st.revokeRetries.Load())
+	}
+	require.EqualValues(t, 1, st.revokeLost.Load())
+	require.Zero(t, r.pendingCount(), "a lost revocation is not pending any more")
+
+	// Given up is given up: later sweeps, the final one too, try nothing.
+	clock.Advance(10 * time.Minute)
+	r.retryDue(ctx, clock.Now(), false)
+	r.retryDue(ctx, clock.Now(), true)
+	require.Len(t, iss.attempts(), maxRevokeAttempts)
+	require.EqualValues(t, 1, st.revokeLost.Load())
+	require.EqualValues(t, maxRevokeAttempts-1, st.revokeRetries.Load())
+	require.Zero(t, st.revokeExpired.Load())
+}
+
+// A pending revocation whose credential expires is counted expired, not
+// lost: there is no token left to abuse. One still live when the guard
+// closes gets a last attempt and, failing, is lost.
+func TestRevokerCountsExpiredNotLost(t *testing.T) {
+	type sweep struct {
+		at    time.Duration // after the first attempt
+		final bool          // Guard.Close's sweep
+	}
+	cases := []struct {
+		name         string
+		expires      time.Duration // the credential's, after the first attempt
+		sweeps       []sweep
+		wantAttempts int
+		wantExpired  uint64
+		wantLost     uint64
+	}{
+		{name: "expires before its first retry", expires: 500 * time.Millisecond,
+			sweeps: []sweep{{at: time.Second}}, wantAttempts: 1, wantExpired: 1},
+		{name: "expires between retries", expires: 3 * time.Second,
+			sweeps: []sweep{{at: time.Second}, {at: 5 * time.Second}}, wantAttempts: 2, wantExpired: 1},
+		{name: "expires the moment a retry is due", expires: 5 * time.Second,
+			sweeps: []sweep{{at: time.Second}, {at: 5 * time.Second}}, wantAttempts: 2, wantExpired: 1},
+		{name: "expired when the guard closes", expires: 3 * time.Second,
+			sweeps: []sweep{{at: 3 * time.Second, final: true}}, wantAttempts: 1, wantExpired: 1},
+		{name: "live when the guard closes", expires: time.Hour,
+			sweeps: []sweep{{at: 2 * time.Second, final: true}}, wantAttempts: 2, wantLost: 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			r, iss, st, clock := newTestRevoker()
+			require.Error(t, r.revoke(ctx, &creds.Credential{ID: "c-1", IssuedAt: revokeT0, ExpiresAt: revokeT0.Add(tc.expires)}))
+			for _, s := range tc.sweeps {
+				clock.Set(revokeT0.Add(s.at))
+				r.retryDue(ctx, clock.Now(), s.final)
+			}
+			require.Len(t, iss.attempts(), tc.wantAttempts)
+			require.Equal(t, tc.wantExpired, st.revokeExpired.Load(), "expired")
+			require.Equal(t, tc.wantLost, st.revokeLost.Load(), "lost")
+			require.EqualValues(t, tc.wantAttempts-1, st.revokeRetries.Load(), "retries")
+			require.Zero(t, r.pendingCount())
+		})
+	}
+}
