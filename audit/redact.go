@@ -81,6 +81,9 @@ func RedactArgs(args json.RawMessage, redact []string, hmacKey []byte) (map[stri
 // path is the one that hides more. Arrays and objects not on a path are copied
 // untouched. Keys that contain dots are matched too ("api.key" in "api.key"),
 // and a path with white space around it is read both as written and trimmed.
+// A key matches a path segment as encoding/json matches a key to a struct
+// field, exactly or folding case: "Password", "PASSWORD" and "paſſword"
+// (U+017F) are all read as a field password by the tool, so all are hidden.
 // Paths that name nothing are ignored: a policy may list fields some calls
 // lack. On error nothing is returned, so no value escapes a failed redaction.
 func (a *ArgsRecorder) Record(args json.RawMessage, redact []string) (map[string]any, error) {
@@ -186,17 +189,20 @@ func (a *ArgsRecorder) redactAt(v any, segs []string) (any, error) {
 			return out, nil
 		}
 		// "a.b.c" may name key "a" then "b.c", or key "a.b" then "c", ...
+		// and a key names a field the way encoding/json reads it into the
+		// tool's struct: exactly, or folding case ("Password", "paſſword").
 		for i := 1; i <= len(segs); i++ {
 			k := strings.Join(segs[:i], ".")
-			val, ok := out[k]
-			if !ok {
-				continue
+			for key, val := range out {
+				if key != k && !jsonenc.EqualFoldName(key, k) {
+					continue
+				}
+				r, err := a.redactAt(val, segs[i:])
+				if err != nil {
+					return nil, err
+				}
+				out[key] = r
 			}
-			r, err := a.redactAt(val, segs[i:])
-			if err != nil {
-				return nil, err
-			}
-			out[k] = r
 		}
 		return out, nil
 	case []any:

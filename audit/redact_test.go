@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztagent/ztagent/audit"
+	"github.com/ztagent/ztagent/internal/jsonenc"
 )
 
 var testKey = []byte("0123456789abcdef-test-key")
@@ -131,6 +132,21 @@ func TestRedactArgs(t *testing.T) {
 	}
 }
 
+// TestRedactArgsFoldsCase: the tool reads "Password", "PASSWORD" and
+// "paſſword" (U+017F folds to s) into its password field, so a path naming
+// password hides all of them, nested ones too.
+func TestRedactArgsFoldsCase(t *testing.T) {
+	got, err := audit.RedactArgs([]byte(`{"Password":"a","PASSWORD":"b","paſſword":"c","passwords":"d","Auth":{"Token":"e","token":"f"},"list":[{"TOKEN":"g"}]}`),
+		[]string{"password", "call.args.auth.token", "list.token"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{
+		"Password": audit.Redacted, "PASSWORD": audit.Redacted, "paſſword": audit.Redacted,
+		"passwords": "d",
+		"Auth":      map[string]any{"Token": audit.Redacted, "token": audit.Redacted},
+		"list":      []any{map[string]any{"TOKEN": audit.Redacted}},
+	}, got)
+}
+
 func TestRedactArgsEqualValuesCorrelate(t *testing.T) {
 	r, err := audit.NewArgsRecorder(testKey)
 	require.NoError(t, err)
@@ -241,6 +257,7 @@ func FuzzRedactArgs(f *testing.F) {
 	f.Add([]byte(`{"call":{"args":{"x":1}},"x":[true,null]}`), "call.args.x")
 	f.Add([]byte(`[1,2]`), "*")
 	f.Add([]byte(`{"k":"v"}`), "k")
+	f.Add([]byte(`{"Password":"a","paſſword":"b","PASSWORD":["c"]}`), "password")
 	f.Fuzz(func(t *testing.T, args []byte, path string) {
 		for _, key := range [][]byte{nil, testKey} {
 			got, err := audit.RedactArgs(args, []string{path}, key)
@@ -251,10 +268,17 @@ func FuzzRedactArgs(f *testing.F) {
 			_, err = json.Marshal(got)
 			require.NoError(t, err)
 			// A plain top-level name is always redacted when present, even
-			// "" or one with white space around it.
-			if v, ok := got[path]; ok && !strings.Contains(path, ".") && path != "*" {
+			// "" or one with white space around it, and so is every key a
+			// JSON decoder reads as it ("Password" for password).
+			if strings.Contains(path, ".") || path == "*" {
+				continue
+			}
+			for k, v := range got {
+				if k != path && !jsonenc.EqualFoldName(k, path) {
+					continue
+				}
 				s, isStr := v.(string)
-				require.True(t, isStr, "%q: %v", path, v)
+				require.True(t, isStr, "%q as %q: %v", path, k, v)
 				require.True(t, s == audit.Redacted || strings.HasPrefix(s, "hmac-sha256:"), s)
 			}
 		}

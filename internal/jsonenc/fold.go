@@ -20,13 +20,15 @@ import (
 func FoldName(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= utf8.RuneSelf || 'a' <= c && c <= 'z' {
-			return string(appendFolded(make([]byte, 0, len(s)+utf8.UTFMax), s))
+			return string(AppendFoldName(make([]byte, 0, len(s)+utf8.UTFMax), s))
 		}
 	}
 	return s // already folded: no allocation on the common path
 }
 
-func appendFolded(out []byte, s string) []byte {
+// AppendFoldName appends FoldName(s) to out, so that a caller can look the
+// folded form up in a map from a buffer of its own, without allocating.
+func AppendFoldName(out []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -53,4 +55,30 @@ func foldRune(r rune) rune {
 		}
 		r = r2
 	}
+}
+
+// EqualFoldName reports whether FoldName(a) == FoldName(b), without
+// allocating.
+func EqualFoldName(a, b string) bool {
+	for a != "" && b != "" {
+		ra, na := foldFirst(a)
+		rb, nb := foldFirst(b)
+		if ra != rb {
+			return false
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return a == b // both empty
+}
+
+// foldFirst is the folded first rune of s and its length in s.
+func foldFirst(s string) (rune, int) {
+	if c := s[0]; c < utf8.RuneSelf {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		return rune(c), 1
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return foldRune(r), n
 }

@@ -58,6 +58,7 @@ func TestFoldNameMatchesEncodingJSON(t *testing.T) {
 		{"Σ", "ς", true},
 	} {
 		require.Equal(t, c.same, jsonenc.FoldName(c.key) == jsonenc.FoldName(c.name), "%q ~ %q", c.key, c.name)
+		require.Equal(t, c.same, jsonenc.EqualFoldName(c.key, c.name), "EqualFoldName(%q, %q)", c.key, c.name)
 		require.Equal(t, c.same, decodesInto(t, c.key, c.name), "encoding/json on %q ~ %q", c.key, c.name)
 	}
 }
@@ -74,6 +75,8 @@ func FuzzFoldNameMatchesEncodingJSON(f *testing.F) {
 		if !validTag(name) {
 			return
 		}
-		require.Equal(t, jsonenc.FoldName(key) == jsonenc.FoldName(name), decodesInto(t, key, name), "%q ~ %q", key, name)
+		same := jsonenc.FoldName(key) == jsonenc.FoldName(name)
+		require.Equal(t, same, jsonenc.EqualFoldName(key, name), "EqualFoldName(%q, %q)", key, name)
+		require.Equal(t, same, decodesInto(t, key, name), "%q ~ %q", key, name)
 	})
 }
