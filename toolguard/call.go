@@ -106,6 +106,9 @@ func (c *call) authorize(ctx context.Context, argsErr error) *DeniedError {
 	if d := c.identify(); d != nil {
 		return d
 	}
+	if t := task(ctx); t != nil && t.hasEnded() {
+		return deny(c.tool, c.id, CodeTaskEnded, "the task has ended", errTaskEnded)
+	}
 	if argsErr != nil {
 		return deny(t, c.id, CodeBadArgs, argsErr.Error(), argsErr)
 	}

@@ -62,7 +62,9 @@ type Task struct {
 
 	mu     sync.Mutex
 	shared map[string]*sharedCred // credentials the policy let this task's calls share
-	ended  bool
+	// ended is set under mu (so End and a credential's swap agree) and
+	// read without it on every call.
+	ended atomic.Bool
 }
 
 // CallsUsed is the number of guarded calls attempted under the task.

@@ -73,6 +73,9 @@ func TestIssuedCredentialOutsideTheGuardsBoundsIsRefusedAndRevoked(t *testing.T)
 		{name: "issued expired", edit: lives(0, 0)},
 		{name: "lives past the maximum", edit: lives(0, maxTTL+time.Minute)},
 		{name: "lives past the maximum's second of slack", edit: lives(0, maxTTL+time.Second+time.Nanosecond)},
+		// Its own TTL is the maximum, but by the guard's clock it lives an
+		// hour past it.
+		{name: "issued in the future", edit: lives(time.Hour, time.Hour+maxTTL)},
 	}
 	modes := []struct {
 		name string

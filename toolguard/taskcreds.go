@@ -34,11 +34,11 @@ type sharedCred struct {
 // denied with CodeTaskEnded. Idempotent.
 func (t *Task) End(ctx context.Context) error {
 	t.mu.Lock()
-	if t.ended {
+	if t.ended.Load() {
 		t.mu.Unlock()
 		return nil
 	}
-	t.ended = true
+	t.ended.Store(true)
 	var all []*sharedCred
 	for _, sc := range t.shared {
 		all = append(all, sc)
@@ -50,6 +50,10 @@ func (t *Task) End(ctx context.Context) error {
 	}
 	return errs
 }
+
+// hasEnded reports whether End was called: every later call under the task
+// is denied, whatever its credential.
+func (t *Task) hasEnded() bool { return t.ended.Load() }
 
 // revokeAll stops the guard refreshing sc and revokes every credential of
 // it that is still live (Task.End, Guard.Close). It takes them, so a second
@@ -73,8 +77,10 @@ func (sc *sharedCred) revokeAll(ctx context.Context) error {
 // each part quoted, so no two requests write the same key (the scopes
 // ["a b"] are not ["a", "b"], nor is a delegation chain). strconv quotes
 // invalid UTF-8 byte for byte, where JSON makes every invalid byte U+FFFD
-// ("u\xff" and "u\xfe" one key).
+// ("u\xff" and "u\xfe" one key). The lifetime is part of it: a call whose
+// decision grants 5 seconds must not be handed a credential issued for 300.
 func appendSharedKey(b []byte, r creds.Request) []byte {
+	b = strconv.AppendInt(b, int64(r.TTL), 10)
 	b = strconv.AppendQuote(b, r.Subject)
 	b = strconv.AppendQuote(b, r.Audience)
 	for _, list := range [...][]string{r.Scopes, r.Delegation} {
@@ -96,7 +102,7 @@ func (g *Guard) sharedCredential(ctx context.Context, t *Task, r creds.Request) 
 	var buf [256]byte
 	key := appendSharedKey(buf[:0], r) // looked up without a string of its own
 	t.mu.Lock()
-	if t.ended {
+	if t.ended.Load() {
 		t.mu.Unlock()
 		return nil, false, errTaskEnded
 	}
@@ -142,7 +148,10 @@ func (g *Guard) issueChecked(ctx context.Context, r creds.Request) (*creds.Crede
 	if err != nil {
 		return nil, fmt.Errorf("no credential could be issued: %w", err)
 	}
-	if c.TTL() > g.maxCredTTL+time.Second || !g.now().Before(c.ExpiresAt) {
+	// Judged by the guard's clock too: an issuer whose IssuedAt lies in the
+	// future would otherwise pass a credential living past the maximum.
+	now := g.now()
+	if c.TTL() > g.maxCredTTL+time.Second || c.ExpiresAt.Sub(now) > g.maxCredTTL+time.Second || !now.Before(c.ExpiresAt) {
 		_ = g.revoker.revoke(ctx, c)
 		return nil, fmt.Errorf("issuer returned a credential living %s, over the %s maximum or already expired", c.TTL(), g.maxCredTTL)
 	}
@@ -158,7 +167,7 @@ var errTaskEnded = errors.New("the task has ended")
 func (sc *sharedCred) swap(c *creds.Credential) bool {
 	sc.task.mu.Lock()
 	defer sc.task.mu.Unlock()
-	if sc.task.ended {
+	if sc.task.ended.Load() {
 		return false
 	}
 	// Calls may still hold the one replaced; it is revoked with the task.

@@ -15,7 +15,7 @@ func TestSharedSwapRefusedAfterTaskEnd(t *testing.T) {
 	sc := &sharedCred{task: task}
 	require.True(t, sc.swap(&creds.Credential{ID: "a"}))
 	task.mu.Lock()
-	task.ended = true
+	task.ended.Store(true)
 	task.mu.Unlock()
 	require.False(t, sc.swap(&creds.Credential{ID: "b"}))
 	require.Equal(t, "a", sc.cur.Load().ID)
