@@ -47,10 +47,12 @@ func PathArg(field, root string) Dest { return Dest{kind: "path", field: field, 
 
 // ArgvArg declares that the argument field holds command-line arguments (a
 // string or an array of strings) that the tool passes to a program. Each
-// becomes a destination of kind "argv"; one that begins with '-' (after
-// leading white space) is flagged, because a program reads it as an option —
-// "--output=/etc/cron.d/x", "-oProxyCommand=…" — not as the data the tool
-// meant. The default policy denies flagged arguments (argument_injection).
+// becomes a destination of kind "argv"; one that begins with a dash (after
+// leading white space or invisible characters, and counting the Unicode
+// dashes and minus signs a tool might normalize to '-') is flagged, because
+// a program reads it as an option — "--output=/etc/cron.d/x",
+// "-oProxyCommand=…" — not as the data the tool meant. The default policy
+// denies flagged arguments (argument_injection).
 func ArgvArg(field string) Dest { return Dest{kind: "argv", field: field} }
 
 func (d Dest) validate() error {
@@ -321,12 +323,26 @@ func canonicalIPv6(s string) (string, error) {
 }
 
 // argvDestination flags an argument that a program would read as an option.
-// Leading white space is skipped because some tools trim before exec.
+// What a tool may strip or fold before exec is skipped or counted: leading
+// white space of any kind (a tool that trims with strings.TrimSpace trims
+// U+00A0 and U+3000 too), control and invisible format characters (U+200B,
+// U+FEFF), and every Unicode dash and minus sign is taken for '-' (NFKC
+// folds U+FF0D and U+FE63 to it, and a careless normalizer does the rest).
 func argvDestination(v string) (authz.Destination, error) {
 	if strings.ContainsRune(v, 0) {
 		return authz.Destination{}, errors.New("argument contains NUL")
 	}
-	return authz.Destination{Kind: "argv", Flagged: strings.HasPrefix(strings.TrimLeft(v, " \t\r\n\v\f"), "-")}, nil
+	first := strings.TrimLeftFunc(v, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+	})
+	r, _ := utf8.DecodeRuneInString(first)
+	return authz.Destination{Kind: "argv", Flagged: first != "" && isDash(r)}, nil
+}
+
+// isDash reports '-' and what could stand for it: Unicode dash punctuation
+// and the minus signs.
+func isDash(r rune) bool {
+	return r == '-' || unicode.Is(unicode.Pd, r) || r == '\u2212' || r == '\u207b' || r == '\u208b'
 }
 
 // lexicalPath places p under root without touching the file system: it

@@ -145,6 +145,11 @@ func TestArgvDestination(t *testing.T) {
 	for in, flagged := range map[string]bool{
 		"main": false, "file.txt": false, "a-b": false, "": false,
 		"-x": true, "--output=/tmp/x": true, " \t-oProxyCommand=sh": true, "-": true,
+		// Unicode white space, invisible characters and dashes a tool may
+		// trim or normalize to an ASCII '-'.
+		"\u00a0--output=/x": true, "\u3000-x": true, "\u200b--exec=sh": true, "\ufeff-x": true,
+		"\uff0d-output": true, "\u2212x": true, "\u2010x": true, "\u2014x": true, "\u00a0": false,
+		"a\u2212b": false, "\u200bmain": false,
 	} {
 		d, err := argvDestination(in)
 		require.NoError(t, err)
