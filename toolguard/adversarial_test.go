@@ -84,6 +84,11 @@ func TestAdversarialCorpus(t *testing.T) {
 		"token-refuse":         runTokenCase,
 		"token-redirect":       runTokenCase,
 		"replay":               runReplayCase,
+		"decl":                 runDeclCase,
+		"typed-links":          runTypedLinksCase,
+		"redact":               runRedactCase,
+		"task-ended":           runTaskEndedCase,
+		"task-ttl":             runTaskTTLCase,
 		"policy":               runPolicyCase,
 	}
 	byCategory := map[string]int{}
@@ -437,4 +442,111 @@ func runPolicyCase(t *testing.T, c adversarialCase) {
 	requireNeverRan(t, ran, err, c.Expect)
 	var d *toolguard.DeniedError
 	require.True(t, errors.As(err, &d))
+}
+
+// runDeclCase: input is "DECLS ARGS": destinations declared as
+// kind:field[,kind:field…] (a trailing '?' makes one optional; "-" declares
+// none; a path's root is a temporary directory), then the JSON arguments of
+// a WrapJSON tool.
+func runDeclCase(t *testing.T, c adversarialCase) {
+	declsIn, args, ok := strings.Cut(c.Input, " ")
+	require.True(t, ok, "input is DECLS ARGS")
+	var dests []toolguard.Dest
+	for d := range strings.SplitSeq(declsIn, ",") {
+		if d == "-" {
+			continue
+		}
+		kind, field, ok := strings.Cut(d, ":")
+		require.True(t, ok, "declaration %q is kind:field", d)
+		field, optional := strings.CutSuffix(field, "?")
+		var dest toolguard.Dest
+		switch kind {
+		case "url":
+			dest = toolguard.URLArg(field)
+		case "email":
+			dest = toolguard.EmailArg(field)
+		case "path":
+			dest = toolguard.PathArg(field, t.TempDir())
+		case "argv":
+			dest = toolguard.ArgvArg(field)
+		default:
+			t.Fatalf("unknown destination kind %q", kind)
+		}
+		if optional {
+			dest = dest.Optional()
+		}
+		dests = append(dests, dest)
+	}
+	f := newFixture(t, toolguard.WithApprover(approveAll))
+	fn, ran := guardedProbe(t, f.guard, toolguard.Tool{Name: "send_email", Effect: toolguard.Write, Destinations: dests})
+	_, err := fn(context.Background(), json.RawMessage(args))
+	requireNeverRan(t, ran, err, c.Expect)
+}
+
+// runTypedLinksCase: a typed tool whose destinations sit in a slice of
+// structs (URLArg("links.url")); input is its arguments as JSON.
+func runTypedLinksCase(t *testing.T, c adversarialCase) {
+	f := newFixture(t)
+	var ran atomic.Int32
+	fn, err := toolguard.Wrap(f.guard, toolguard.Tool{Name: "fetch", Effect: toolguard.Read, Destinations: []toolguard.Dest{toolguard.URLArg("links.url")}},
+		func(context.Context, linkArgs) (int, error) { ran.Add(1); return 0, nil })
+	require.NoError(t, err)
+	var a linkArgs
+	require.NoError(t, json.Unmarshal([]byte(c.Input), &a))
+	_, err = fn(context.Background(), a)
+	requireNeverRan(t, &ran, err, c.Expect)
+}
+
+// runRedactCase: the policy says to redact "password"; input is the
+// arguments, with the secret "hunter2" under some spelling of the key. The
+// bar: the secret never reaches a record, whether the call runs or not.
+func runRedactCase(t *testing.T, c adversarialCase) {
+	dec := deciderFunc(func(context.Context, *authz.Input) (authz.Decision, error) {
+		return authz.Decision{Allow: true, Credential: authz.CredentialGrant{Audience: "urn:test", TTLSeconds: 10}, Redact: []string{"call.args.password"}}, nil
+	})
+	f := newFixture(t, toolguard.WithDecider(dec), toolguard.WithRecordArgs(nil))
+	fn, _ := guardedProbe(t, f.guard, toolguard.Tool{Name: "login", Effect: toolguard.Read})
+	_, _ = fn(context.Background(), json.RawMessage(c.Input))
+	b, err := json.Marshal(f.sink.all())
+	require.NoError(t, err)
+	require.NotEmpty(t, f.sink.all(), "the call is on record")
+	require.Equal(t, "redacted", c.Expect)
+	require.NotContains(t, string(b), "hunter2", "the secret reached the record")
+}
+
+// runTaskEndedCase: a call made under a task after Task.End.
+func runTaskEndedCase(t *testing.T, c adversarialCase) {
+	f := newFixture(t)
+	task := &toolguard.Task{ID: "t-ended"}
+	require.NoError(t, task.End(context.Background()))
+	fn, ran := guardedProbe(t, f.guard, fetchTool)
+	_, err := fn(toolguard.WithTask(context.Background(), task), json.RawMessage(c.Input))
+	requireNeverRan(t, ran, err, c.Expect)
+}
+
+// runTaskTTLCase: input "LONG,SHORT": two calls of one task whose decisions
+// share the task's credential (reuse "task") with those lifetimes in
+// seconds. The second must get a credential that lives no longer than its
+// own decision says.
+func runTaskTTLCase(t *testing.T, c adversarialCase) {
+	var ttls [2]int
+	_, err := fmt.Sscanf(c.Input, "%d,%d", &ttls[0], &ttls[1])
+	require.NoError(t, err)
+	var n atomic.Int32
+	dec := deciderFunc(func(context.Context, *authz.Input) (authz.Decision, error) {
+		ttl := ttls[min(int(n.Add(1))-1, 1)]
+		return authz.Decision{Allow: true, Credential: authz.CredentialGrant{Audience: "urn:test", TTLSeconds: ttl, Reuse: authz.ReuseTask}}, nil
+	})
+	f := newFixture(t, toolguard.WithDecider(dec))
+	var p probe
+	fn := wrap(t, f.guard, fetchTool, p.fn)
+	task := &toolguard.Task{ID: "t-ttl"}
+	t.Cleanup(func() { _ = task.End(context.Background()) })
+	ctx := toolguard.WithTask(context.Background(), task)
+	for range 2 {
+		_, err := fn(ctx, DocArgs{URL: "https://docs.example.com/"})
+		require.NoError(t, err)
+	}
+	require.Equal(t, "short-credential", c.Expect)
+	require.LessOrEqual(t, p.cred.TTL(), time.Duration(ttls[1])*time.Second, "the call got a credential outliving its decision")
 }

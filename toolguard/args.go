@@ -73,17 +73,20 @@ type freezer struct {
 	pure bool
 	// digests names the arguments (argsdigest.go).
 	digests *argsDigester
+	// spec refuses arguments the tool could read differently from the
+	// guard, or that break its input schema (argspec.go); nil checks none.
+	spec *argSpec
 
 	mu sync.RWMutex
 	m  map[string]frozen
 }
 
-func newFreezer(decls []Dest, digests *argsDigester) *freezer {
+func newFreezer(decls []Dest, digests *argsDigester, spec *argSpec) *freezer {
 	pure := true
 	for _, d := range decls {
 		pure = pure && d.kind != "path"
 	}
-	return &freezer{pure: pure, digests: digests}
+	return &freezer{pure: pure, digests: digests, spec: spec}
 }
 
 const (
@@ -96,7 +99,7 @@ func (fz *freezer) freezeJSON(raw []byte) (frozen, error) {
 		return freezeJSON(raw, nil)
 	}
 	if len(raw) > freezeMaxBytes {
-		return freezeJSON(raw, fz.digests)
+		return fz.freezeChecked(raw)
 	}
 	fz.mu.RLock()
 	f, ok := fz.m[string(raw)]
@@ -104,7 +107,7 @@ func (fz *freezer) freezeJSON(raw []byte) (frozen, error) {
 	if ok {
 		return f, nil
 	}
-	f, err := freezeJSON(raw, fz.digests)
+	f, err := fz.freezeChecked(raw)
 	if err != nil {
 		return f, err
 	}
@@ -117,6 +120,19 @@ func (fz *freezer) freezeJSON(raw []byte) (frozen, error) {
 	}
 	fz.m[string(raw)] = f
 	fz.mu.Unlock()
+	return f, nil
+}
+
+// freezeChecked is freezeJSON followed by the tool's checks of the
+// arguments (spec): what is refused is never remembered.
+func (fz *freezer) freezeChecked(raw []byte) (frozen, error) {
+	f, err := freezeJSON(raw, fz.digests)
+	if err == nil {
+		err = fz.spec.check(f.decoded)
+	}
+	if err != nil {
+		return frozen{}, err
+	}
 	return f, nil
 }
 

@@ -175,7 +175,7 @@ func TestFreezerIsBounded(t *testing.T) {
 func TestFreezerDerivesPureDestinationsOnce(t *testing.T) {
 	raw := []byte(`{"url":"https://Docs.Example.com:443/a","to":"bob@example.com","argv":["-x","y"],"path":"a.txt"}`)
 	pureDecls := []Dest{URLArg("url"), EmailArg("to"), ArgvArg("argv")}
-	fz := newFreezer(pureDecls, nil)
+	fz := newFreezer(pureDecls, nil, nil)
 	require.True(t, fz.pure)
 	f1, err := fz.freezeJSON(raw)
 	require.NoError(t, err)
@@ -195,7 +195,7 @@ func TestFreezerDerivesPureDestinationsOnce(t *testing.T) {
 	}
 
 	withPath := append(pureDecls, PathArg("path", t.TempDir()))
-	fz = newFreezer(withPath, nil)
+	fz = newFreezer(withPath, nil, nil)
 	require.False(t, fz.pure)
 	f1, err = fz.freezeJSON(raw)
 	require.NoError(t, err)
@@ -204,7 +204,7 @@ func TestFreezerDerivesPureDestinationsOnce(t *testing.T) {
 	require.NoError(t, err)
 
 	// A derivation error is reported on every call, like the result.
-	fz = newFreezer([]Dest{URLArg("url")}, nil)
+	fz = newFreezer([]Dest{URLArg("url")}, nil, nil)
 	bad := []byte(`{"url":"ftp://example.com/"}`)
 	for range 2 {
 		f, err := fz.freezeJSON(bad)

@@ -23,18 +23,35 @@ import (
 // Dest declares one argument of a tool that names a destination. The guard
 // derives the destinations from the frozen arguments by code, so the policy
 // judges where the call really goes, not what the model says it does.
+//
+// The field is a path into the JSON arguments: keys separated by dots
+// ("msg.to"), matched exactly. Arrays are crossed wherever the path meets
+// one, so "links.url" reaches the url of every element of {"links":[…]}; a
+// segment may say so, "links[].url", and then must hold an array. The value
+// at the end is a string or an array of strings. A declared field must be
+// present: a call whose arguments lack it, or hold null there, is denied
+// (CodeBadDestination) unless the destination is Optional; a present value
+// of any other shape is always denied.
 type Dest struct {
-	kind  string
-	field string
-	root  string
+	kind     string
+	field    string
+	root     string
+	path     argPath
+	err      error              // the field or fixed value did not parse
+	optional bool               // Optional: an absent field yields none
+	fixed    *authz.Destination // FixedURL: the same destination on every call
 }
 
-// URLArg declares that the argument field (a dotted path into the JSON
-// arguments; a string or an array of strings) holds http or https URLs.
-func URLArg(field string) Dest { return Dest{kind: "url", field: field} }
+func newDest(kind, field, root string) Dest {
+	p, err := parseArgPath(field)
+	return Dest{kind: kind, field: field, root: root, path: p, err: err}
+}
+
+// URLArg declares that the argument field holds http or https URLs.
+func URLArg(field string) Dest { return newDest("url", field, "") }
 
 // EmailArg declares that the argument field holds email addresses.
-func EmailArg(field string) Dest { return Dest{kind: "email", field: field} }
+func EmailArg(field string) Dest { return newDest("email", field, "") }
 
 // PathArg declares that the argument field holds file paths, which must stay
 // under root (an absolute directory that exists when the call is made). A
@@ -43,7 +60,7 @@ func EmailArg(field string) Dest { return Dest{kind: "email", field: field} }
 // through a symlink; the check opens root with os.Root. Inside the tool,
 // OpenFile and ReadFile open only the authorized paths, through os.Root again,
 // so a symlink swapped in after the decision does not escape either.
-func PathArg(field, root string) Dest { return Dest{kind: "path", field: field, root: root} }
+func PathArg(field, root string) Dest { return newDest("path", field, root) }
 
 // ArgvArg declares that the argument field holds command-line arguments (a
 // string or an array of strings) that the tool passes to a program. Each
@@ -53,14 +70,36 @@ func PathArg(field, root string) Dest { return Dest{kind: "path", field: field, 
 // a program reads it as an option — "--output=/etc/cron.d/x",
 // "-oProxyCommand=…" — not as the data the tool meant. The default policy
 // denies flagged arguments (argument_injection).
-func ArgvArg(field string) Dest { return Dest{kind: "argv", field: field} }
+func ArgvArg(field string) Dest { return newDest("argv", field, "") }
+
+// FixedURL declares a destination the tool reaches whatever its arguments
+// say — an API it always calls, such as "https://api.weather.example/v1" —
+// so that the policy judges it and the call's egress grant can cover it,
+// like a destination found in the arguments. The URL is canonicalized when
+// the tool is wrapped; one that is not an http or https URL is an error then.
+func FixedURL(rawURL string) Dest {
+	d, err := canonicalURL(rawURL)
+	if err != nil {
+		return Dest{kind: "url", field: rawURL, err: fmt.Errorf("fixed URL: %w", err)}
+	}
+	return Dest{kind: "url", field: rawURL, fixed: &d}
+}
+
+// Optional returns d for a field calls may leave out: an absent field, or
+// null, yields no destination instead of a denial.
+func (d Dest) Optional() Dest {
+	d.optional = true
+	return d
+}
 
 func (d Dest) validate() error {
 	switch {
 	case d.kind == "":
-		return errors.New("zero Dest: use URLArg, EmailArg, PathArg or ArgvArg")
-	case d.field == "":
-		return fmt.Errorf("%s destination: empty field", d.kind)
+		return errors.New("zero Dest: use URLArg, EmailArg, PathArg, ArgvArg or FixedURL")
+	case d.err != nil:
+		return fmt.Errorf("%s destination: %w", d.kind, d.err)
+	case d.fixed != nil:
+		return nil
 	case d.kind == "path" && !filepath.IsAbs(d.root):
 		return fmt.Errorf("path destination %s: root %q is not absolute", d.field, d.root)
 	}
@@ -68,16 +107,20 @@ func (d Dest) validate() error {
 }
 
 // derive finds every declared destination in the decoded arguments, and
-// for each path the root that resolved it. A declared field that is absent
-// yields none; a present field of the wrong type, or a value that cannot be
-// canonicalized, is an error (deny).
+// for each path the root that resolved it. An absent optional field yields
+// none; an absent required field, a present field of the wrong shape, or a
+// value that cannot be canonicalized, is an error (deny).
 func derive(decls []Dest, args any) (derivation, error) {
 	d := derivation{dests: []authz.Destination{}} // never nil: the policy sees [], not null
 	for _, decl := range decls {
-		err := eachFieldString(args, decl.field, func(v string) error {
+		if decl.fixed != nil {
+			d.dests = append(d.dests, *decl.fixed)
+			continue
+		}
+		err := decl.path.eachString(args, decl.optional, func(v string) error {
 			dst, err := decl.derive(v)
 			if err != nil {
-				return fmt.Errorf("argument %s: %w", decl.field, err)
+				return fmt.Errorf("argument %s: %w", decl.path, err)
 			}
 			if dst.Kind == "path" {
 				d.files = append(d.files, fileGrant{root: filepath.Clean(decl.root), path: dst.Path})
@@ -106,42 +149,6 @@ func (d Dest) derive(v string) (authz.Destination, error) {
 		return argvDestination(v)
 	default:
 		return resolvePath(d.root, v)
-	}
-}
-
-// eachFieldString walks a dotted path in decoded JSON and calls fn with the
-// string there, or with each string of the array there. A missing path or a
-// null is no value; anything else is an error.
-func eachFieldString(args any, field string, fn func(string) error) error {
-	cur := args
-	for part := range strings.SplitSeq(field, ".") {
-		obj, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		if cur, ok = obj[part]; !ok {
-			return nil
-		}
-	}
-	switch v := cur.(type) {
-	case nil:
-		return nil
-	case string:
-		return fn(v)
-	case []any:
-		for _, e := range v {
-			if _, ok := e.(string); !ok {
-				return fmt.Errorf("argument %s: want strings, got %T", field, e)
-			}
-		}
-		for _, e := range v {
-			if err := fn(e.(string)); err != nil {
-				return err
-			}
-		}
-		return nil
-	default:
-		return fmt.Errorf("argument %s: want a string or an array of strings, got %T", field, cur)
 	}
 }
 

@@ -167,12 +167,21 @@ func TestDestinationsFieldShapes(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Len(t, d.dests, 3)
-	d, err = derive(decls, map[string]any{})
-	require.NoError(t, err)
-	require.NotNil(t, d.dests, "the policy sees [], not null")
-	require.Empty(t, d.dests)
+	// A declared field must be there; an optional one may be left out.
+	_, err = derive(decls, map[string]any{})
+	require.ErrorContains(t, err, "argument req.urls is missing")
+	optional := []Dest{URLArg("req.urls").Optional(), EmailArg("to").Optional()}
+	for _, args := range []any{map[string]any{}, map[string]any{"req": nil, "to": nil}, map[string]any{"req": map[string]any{}}} {
+		d, err = derive(optional, args)
+		require.NoError(t, err, fmt.Sprint(args))
+		require.NotNil(t, d.dests, "the policy sees [], not null")
+		require.Empty(t, d.dests)
+	}
 	for _, args := range []any{
 		map[string]any{"to": 42.0},
+		map[string]any{"to": "x@example.com", "req": "https://a.example/"}, // present, but not an object
+		map[string]any{"to": "x@example.com", "req": map[string]any{"urls": map[string]any{}}},
+		map[string]any{"to": []any{"x@example.com", nil}, "req": map[string]any{"urls": []any{}}},
 		map[string]any{"req": map[string]any{"urls": []any{"https://a.example/", 1.0}}},
 		map[string]any{"to": "not an address"},
 	} {

@@ -219,7 +219,7 @@ func TestOpenFileUsesTheRootThatDerivedThePath(t *testing.T) {
 
 	f := newFixture(t)
 	tool := toolguard.Tool{Name: "read_doc", Effect: toolguard.Read,
-		Destinations: []toolguard.Dest{toolguard.PathArg("outer", outer), toolguard.PathArg("inner", inner)}}
+		Destinations: []toolguard.Dest{toolguard.PathArg("outer", outer).Optional(), toolguard.PathArg("inner", inner)}}
 	var before, after []byte
 	var afterErr error
 	fn, err := toolguard.WrapJSON(f.guard, tool, func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {

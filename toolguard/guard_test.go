@@ -135,15 +135,15 @@ func TestFailClosedAtEveryStep(t *testing.T) {
 			return []toolguard.Option{toolguard.WithDecider(deciderFunc(func(context.Context, *authz.Input) (authz.Decision, error) {
 				return authz.Decision{}, &authz.Error{Code: authz.CodeDeadline, Err: context.DeadlineExceeded}
 			}))}
-		}, tool: fetchTool, code: authz.CodeDeadline},
+		}, tool: fetchTool, args: DocArgs{URL: "https://docs.example.com/"}, code: authz.CodeDeadline},
 		{name: "policy error without code", opts: func(*fixture) []toolguard.Option {
 			return []toolguard.Option{toolguard.WithDecider(deciderFunc(func(context.Context, *authz.Input) (authz.Decision, error) {
 				return authz.Decision{Allow: true}, errors.New("boom") // an error wins over allow
 			}))}
-		}, tool: fetchTool, code: authz.CodeEvalError},
+		}, tool: fetchTool, args: DocArgs{URL: "https://docs.example.com/"}, code: authz.CodeEvalError},
 		{name: "issuer fails", opts: func(f *fixture) []toolguard.Option {
 			return []toolguard.Option{toolguard.WithDecider(allowAll(false)), toolguard.WithIssuer(&faultyIssuer{Issuer: f.minter, issueErr: errors.New("hsm offline")})}
-		}, tool: fetchTool, code: toolguard.CodeCredentialFailed},
+		}, tool: fetchTool, args: DocArgs{URL: "https://docs.example.com/"}, code: toolguard.CodeCredentialFailed},
 		{name: "canceled", tool: fetchTool, args: DocArgs{URL: "https://docs.example.com/"},
 			setup: func(*testing.T, *fixture) context.Context {
 				ctx, cancel := context.WithCancel(context.Background())

@@ -3,6 +3,7 @@ package toolguard
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/ztagent/ztagent/audit"
 )
@@ -82,12 +83,17 @@ func (s auditSettings) recordDecision(ctx context.Context, c *call) *DeniedError
 // recordArgs puts the argument values, redacted per the decision, in the
 // call's record, when WithRecordArgs asked for them. Without a decision
 // (decideErr != nil) nothing says what must be hidden, so nothing is shown.
+// The tool's own Redact paths are hidden on every call.
 // Arguments that are not a JSON object keep to the digest.
 func (s auditSettings) recordArgs(c *call, decideErr error) {
 	if s.args == nil || decideErr != nil {
 		return
 	}
-	args, err := s.args.Record(c.args.raw, c.dec.Redact)
+	redact := c.dec.Redact
+	if len(c.tool.redactPaths) > 0 { // the tool's own secrets, whatever the policy says
+		redact = append(slices.Clip(c.tool.redactPaths), redact...)
+	}
+	args, err := s.args.Record(c.args.raw, redact)
 	if err != nil {
 		return
 	}

@@ -1,9 +1,11 @@
 package toolguard
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // Effect says what a tool does to the world; the policy treats each differently.
@@ -41,6 +43,22 @@ type Tool struct {
 	// the call's context, so later calls in the conversation are judged as
 	// possibly steered by that output.
 	OutputTaint []string
+	// Redact lists argument paths (written as in Destinations) whose values
+	// decision records never show, whatever the policy's redact list says:
+	// a password, an API key. A path is checked against the arguments'
+	// shape when the tool is wrapped, and a key that would be read as one of
+	// these fields is refused (see Wrap).
+	Redact []string
+	// InputSchema is the JSON Schema (draft 2020-12 or draft-07, local
+	// references only) of the arguments, as MCP tools declare it in
+	// inputSchema. Arguments that do not validate are refused with
+	// CodeBadArgs before the policy runs, and WrapJSON checks the declared
+	// destination and redaction paths against it.
+	InputSchema json.RawMessage
+
+	// Filled by validate.
+	redact      []argPath
+	redactPaths []string // redact in the form audit reads
 }
 
 var toolName = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
@@ -73,8 +91,19 @@ func (t Tool) validate() (Tool, error) {
 			return t, fmt.Errorf("toolguard: tool %s: destination %d: %w", t.Name, i, err)
 		}
 	}
+	t.redact, t.redactPaths = nil, nil
+	for _, r := range t.Redact {
+		p, err := parseArgPath(r)
+		if err != nil {
+			return t, fmt.Errorf("toolguard: tool %s: redact: %w", t.Name, err)
+		}
+		t.redact = append(t.redact, p)
+		t.redactPaths = append(t.redactPaths, strings.Join(p.names(), "."))
+	}
 	t.Destinations = append([]Dest(nil), t.Destinations...)
 	t.OutputTaint = append([]string(nil), t.OutputTaint...)
+	t.Redact = append([]string(nil), t.Redact...)
+	t.InputSchema = append(json.RawMessage(nil), t.InputSchema...)
 	return t, nil
 }
 

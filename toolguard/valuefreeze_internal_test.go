@@ -55,7 +55,7 @@ func randomPlain(r *rand.Rand) pvArgs {
 // A remembered value gives exactly what freezing it afresh gives: the
 // tool's copy, the canonical bytes and the digest.
 func TestValueFreezerGivesWhatFreezeValueGives(t *testing.T) {
-	vf := newValueFreezer[pvArgs](newFreezer(nil, nil))
+	vf := newValueFreezer[pvArgs](newFreezer(nil, nil, nil))
 	require.True(t, vf.plain)
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 2000 {
@@ -109,7 +109,7 @@ func TestValueFreezerIsBounded(t *testing.T) {
 }
 
 func TestValueFreezerConcurrent(t *testing.T) {
-	vf := newValueFreezer[pvArgs](newFreezer([]Dest{URLArg("url")}, nil))
+	vf := newValueFreezer[pvArgs](newFreezer([]Dest{URLArg("url")}, nil, nil))
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {

@@ -43,7 +43,7 @@ func TestWrapDeniesArgsThatCannotBeFrozen(t *testing.T) {
 	f := newFixture(t)
 	ran := false
 	type bad struct{ C chan int }
-	w, err := toolguard.Wrap(f.guard, fetchTool, func(context.Context, bad) (int, error) { ran = true; return 0, nil })
+	w, err := toolguard.Wrap(f.guard, toolguard.Tool{Name: "fetch", Effect: toolguard.Read}, func(context.Context, bad) (int, error) { ran = true; return 0, nil })
 	require.NoError(t, err)
 	_, err = w(context.Background(), bad{C: make(chan int)})
 	requireDenied(t, err, toolguard.CodeBadArgs)
