@@ -16,8 +16,10 @@
 //  1. starts an execute_tool span linked to the model turn that proposed it (package audit);
 //  2. reads the agent's current SPIFFE SVID (package identity; expired means deny);
 //  3. freezes the arguments (canonical JSON plus its digest, an HMAC-SHA256
-//     under the guard's key) and derives the destinations from them by code,
-//     never by trusting the model;
+//     under the guard's key), refuses any the tool's JSON decoder could read
+//     differently from the guard (keys that fold to another field's name, or
+//     together), and derives the destinations from them by code, never by
+//     trusting the model;
 //  4. asks the Rego policy (package authz) for a decision, under a deadline;
 //  5. asks the Approver when the decision requires approval, bound to the args digest;
 //  6. mints a short-lived credential scoped by the decision (package creds);
@@ -25,6 +27,11 @@
 //     context (creds.FromContext) and the granted egress hosts (AllowedHosts, Transport);
 //  8. revokes the credential when the tool returns, fails or panics;
 //  9. ends the span and writes a decision record to the audit.Sink, allowed or denied.
+//
+// A destination is declared as a path into the arguments (URLArg("links.url"),
+// crossing arrays), required unless Optional, or fixed in code (FixedURL).
+// Wrap checks the paths against the argument type, and WrapJSON against the
+// tool's InputSchema, when the tool is wrapped.
 //
 // Every step that cannot complete denies the call: the tool function does not run
 // and the caller gets a *DeniedError with a stable Code and a readable Reason.
