@@ -55,6 +55,10 @@ var metadataAddrs = map[netip.Addr]string{
 	netip.MustParseAddr("fd00:ec2::23"):   "pod credentials (AWS EKS Pod Identity, IPv6)",
 	// Google Compute Engine, for IPv6 instances.
 	netip.MustParseAddr("fd20:ce::254"): "cloud metadata (GCP IPv6)",
+	// The GKE metadata server (Workload Identity) listens here, port 988,
+	// on every node; network policies must allow it for pods to get
+	// tokens.
+	netip.MustParseAddr("169.254.169.252"): "pod credentials (GKE metadata server)",
 	// Azure WireServer: a public address (no private range covers it) that
 	// every Azure VM reaches; it serves the VM agent its goal state,
 	// extension settings among it.
@@ -80,8 +84,22 @@ var metadataAddrs = map[netip.Addr]string{
 var (
 	ipv4Compatible = netip.MustParsePrefix("::/96")
 	nat64          = netip.MustParsePrefix("64:ff9b::/96")
+	localNAT64     = netip.MustParsePrefix("64:ff9b:1::/48") // RFC 8215
 	sixToFour      = netip.MustParsePrefix("2002::/16")
 )
+
+// localNAT64Embeddings are the IPv4 addresses a local-use NAT64 address
+// carries under each prefix length RFC 6052 allows within 64:ff9b:1::/48
+// (/48, /56, /64, /96): bits 64–71 are skipped, as the RFC reserves them.
+func localNAT64Embeddings(a netip.Addr) [4]netip.Addr {
+	b := a.As16()
+	return [4]netip.Addr{
+		netip.AddrFrom4([4]byte{b[6], b[7], b[9], b[10]}),
+		netip.AddrFrom4([4]byte{b[7], b[9], b[10], b[11]}),
+		netip.AddrFrom4([4]byte{b[9], b[10], b[11], b[12]}),
+		netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}),
+	}
+}
 
 func prefixes(ss ...string) []netip.Prefix {
 	out := make([]netip.Prefix, len(ss))
@@ -125,6 +143,16 @@ func addrClass(a netip.Addr) (class string, metadata bool) {
 	}
 	if why, ok := metadataAddrs[a]; ok {
 		return why, true
+	}
+	if localNAT64.Contains(a) {
+		// The translator's prefix length is its own, so the IPv4 address
+		// could sit at any of RFC 6052's places for a /48 or longer: a
+		// metadata endpoint at any of them is refused as one.
+		for _, v4 := range localNAT64Embeddings(a) {
+			if why, ok := metadataAddrs[v4]; ok {
+				return why + " (embedded in " + a.String() + ")", true
+			}
+		}
 	}
 	switch {
 	case a.IsLoopback():

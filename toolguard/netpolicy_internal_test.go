@@ -17,6 +17,7 @@ var metadataEndpoints = []struct{ addr, platform string }{
 	{"169.254.170.23", "AWS EKS Pod Identity"},
 	{"fd00:ec2::23", "AWS EKS Pod Identity, IPv6"},
 	{"fd20:ce::254", "GCP IPv6"},
+	{"169.254.169.252", "GKE metadata server"},
 	{"168.63.129.16", "Azure WireServer"},
 	{"fd00:c1::a9fe:a9fe", "Oracle Cloud IPv6"},
 	{"192.0.0.192", "Oracle Cloud at Customer"},
@@ -75,6 +76,31 @@ func TestMetadataEndpointsRefusedEvenWhenPrivateAllowed(t *testing.T) {
 			require.NoError(t, granted.checkAddr(a), "granted by address")
 		})
 	}
+}
+
+// Through a local-use NAT64 translator (64:ff9b:1::/48) the IPv4 address
+// may sit at any place RFC 6052 gives a /48 to /96 prefix: a metadata
+// endpoint at any of them is refused even with allow_private, and other
+// addresses there stay merely special-purpose.
+func TestLocalNAT64EmbeddedMetadataIsRefused(t *testing.T) {
+	private := &egress{allowPrivate: true}
+	for _, s := range []string{
+		"64:ff9b:1:a9fe:a9:fe00::",   // /48: 169.254 | u | 169.254
+		"64:ff9b:1:a9:fe:a9fe::",     // /56
+		"64:ff9b:1:0:a9:fea9:fe00:0", // /64
+		"64:ff9b:1::a9fe:a9fe",       // /96
+		"64:ff9b:1:0:a8:3f81:1000:0", // /64: Azure's public WireServer
+	} {
+		a := netip.MustParseAddr(s)
+		_, metadata := addrClass(a)
+		require.True(t, metadata, s)
+		require.ErrorIs(t, private.checkAddr(a), ErrEgressDenied, s)
+	}
+	ordinary := netip.MustParseAddr("64:ff9b:1::a00:1") // 10.0.0.1 at /96
+	class, metadata := addrClass(ordinary)
+	require.False(t, metadata)
+	require.Contains(t, class, "64:ff9b:1::/48")
+	require.NoError(t, private.checkAddr(ordinary))
 }
 
 // A public endpoint is refused as that one address: its neighbours stay
