@@ -78,11 +78,11 @@ func TestGlobalProvider(t *testing.T) {
 	ctx, agent := audit.StartAgent(context.Background(), audit.Agent{Name: "a", ConversationID: "c-g"})
 	_, turn := audit.StartTurn(ctx, audit.Turn{Model: "m"})
 	turn.End()
-	_, tool := audit.NewTracer(nil).StartToolCall(ctx, audit.ToolCall{Name: "t1"})
-	tool.End(audit.Outcome{Status: audit.StatusOK})
+	_, tool := startCall(t, audit.NewTracer(nil), ctx, audit.CallStart{Tool: "t1"})
+	tool.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 	var zero audit.Tracer
-	_, tool2 := zero.StartToolCall(ctx, audit.ToolCall{Name: "t2"})
-	tool2.End(audit.Outcome{Status: audit.StatusOK})
+	_, tool2 := startCall(t, &zero, ctx, audit.CallStart{Tool: "t2"})
+	tool2.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 	agent.End()
 
 	a := byName(t, rec, "invoke_agent a")

@@ -32,6 +32,9 @@ const (
 	// KeyLinkKind (string) is set on span links to say why two spans are
 	// linked; see LinkKindProposedBy.
 	KeyLinkKind attribute.Key = "ztagent.link.kind"
+	// KeyLinkMissing (string) is set on an execute_tool span that a turn
+	// proposed but cannot link to; see LinkMissingTurnNotRecorded.
+	KeyLinkMissing attribute.Key = "ztagent.link.missing"
 
 	// KeySubjectSPIFFEID (string) is the SPIFFE ID the agent presented for
 	// this call (the authenticated workload, not a human).
@@ -117,6 +120,12 @@ const (
 // LinkKindProposedBy is the KeyLinkKind value on the link from an execute_tool
 // span to the chat span whose model turn proposed the call.
 const LinkKindProposedBy = "proposed_by"
+
+// linkMissingTurnNotRecorded is the KeyLinkMissing value when the proposing
+// turn's chat span was not recorded (its TracerProvider records nothing,
+// such as the global one when none is set) while the call's was: start the
+// turn on the tracer the guard uses.
+const linkMissingTurnNotRecorded = "turn_not_recorded"
 
 // Span event names.
 const (

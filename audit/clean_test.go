@@ -13,19 +13,23 @@ import (
 
 func TestHugeOrInvalidValuesAreBoundedAndValid(t *testing.T) {
 	huge := strings.Repeat("é", 100_000) + "\xff\xfe"
-	for _, in := range []string{huge, "bad\xffutf8", strings.Repeat("a", 300)} {
-		out := audit.Clean(in)
-		require.True(t, utf8.ValidString(out))
-		require.LessOrEqual(t, len(out), 256)
-	}
-	require.Equal(t, "call_7", audit.Clean("call_7"))
-
 	tr, rec := newTracer(t)
+	for _, in := range []string{huge, "bad\xffutf8", strings.Repeat("a", 300)} {
+		_, c := startCall(t, tr, context.Background(), audit.CallStart{Tool: "t", CallID: in})
+		require.True(t, utf8.ValidString(c.ID()))
+		require.LessOrEqual(t, len(c.ID()), 256)
+	}
+	_, c := startCall(t, tr, context.Background(), audit.CallStart{Tool: "t", CallID: "call_7"})
+	require.Equal(t, "call_7", c.ID())
+	_, c = startCall(t, tr, context.Background(), audit.CallStart{Tool: "t"})
+	require.Regexp(t, `^ztagent_[0-9a-f]{16}$`, c.ID(), "a call with no id is given one")
+	rec.Reset()
+
 	ctx, turn := tr.StartTurn(context.Background(), audit.Turn{Model: huge, ConversationID: huge})
 	turn.Proposed(huge, "tool\xff")
 	turn.End()
-	_, span := tr.StartToolCall(ctx, audit.ToolCall{Name: "t", CallID: huge})
-	span.End(audit.Outcome{Status: audit.StatusOK})
+	_, span := startCall(t, tr, ctx, audit.CallStart{Tool: "t", CallID: huge})
+	span.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 	for _, s := range rec.Ended() {
 		require.LessOrEqual(t, len(s.Name()), 300)
 		for _, kv := range s.Attributes() {

@@ -49,17 +49,23 @@ func ProposedBy(ctx context.Context, callID string) (trace.SpanContext, bool) {
 	return proposedBy(ctx, clean(callID)) // as Proposed stored it
 }
 
-// proposedBy is ProposedBy for a callID already cleaned, so StartToolCall,
-// which cleans it for its attribute, does not clean it twice.
+// proposedBy is ProposedBy for a callID already cleaned.
 func proposedBy(ctx context.Context, callID string) (trace.SpanContext, bool) {
+	sc, _ := proposingTurn(ctx, callID)
+	return sc, sc.IsValid()
+}
+
+// proposingTurn is the chat span of the turn that proposed callID (already
+// cleaned), and whether a turn proposed it at all: a turn may have proposed
+// it on a TracerProvider that records nothing, leaving no span to link to.
+func proposingTurn(ctx context.Context, callID string) (trace.SpanContext, bool) {
 	if callID == "" {
 		return trace.SpanContext{}, false
 	}
 	n, _ := ctx.Value(turnKey).(*turnNode)
 	for ; n != nil; n = n.prev {
 		if n.rec.proposed(callID) {
-			sc := n.rec.SpanContext()
-			return sc, sc.IsValid()
+			return n.rec.SpanContext(), true
 		}
 	}
 	return trace.SpanContext{}, false

@@ -16,13 +16,24 @@
 //
 //	invoke_agent {agent}             StartAgent
 //	├─ chat {model}                  StartTurn: one model turn (prompt path)
-//	└─ execute_tool {tool}           StartToolCall: the action path, linked to the
-//	   │                             chat span that proposed the call
-//	   └─ run_guardrail ztagent.authz  ToolSpan.StartGuardrail
+//	└─ execute_tool {tool}           CallRecorder.Start: the action path, linked
+//	   │                             to the chat span that proposed the call
+//	   └─ run_guardrail ztagent.authz  Call.StartDecision
+//
+// # The action path
+//
+// One owner writes a tool call's span and its decision record together: a
+// [CallRecorder], built once by the guard (package toolguard does this for
+// you), starts a [Call] per tool call, and the Call has one method per step
+// of the call's path — Identity, Destinations, StartDecision and Decided,
+// ApprovalRequested and ApprovalResolved, CredentialIssued, Authorized (the
+// strict-records rule), CredentialRevoked, End. Each step sets the span's
+// attributes and events and the record's fields; End writes the record to
+// the [Sink] and counts what the sink refused.
 //
 // The run_guardrail span is the policy's evaluation, so a call whose decision
 // is served from the decision cache (the policy marked it cacheable; see
-// authz.WithDecisionCache) has none: [ToolSpan.DecisionCached] puts the cached
+// authz.WithDecisionCache) has none: [Call.Decided] then puts the cached
 // verdict, code, policy id and revision on the execute_tool span with
 // ztagent.decision.cached = true, and the decision record says cached too.
 // Every evaluated decision, allowed or denied, still has its run_guardrail
@@ -32,12 +43,18 @@
 // that proposed it has ended, so nesting it under the turn would misstate time.
 // The causal edge is a span link instead. [Tracer.StartTurn] returns a context
 // that remembers the turn without making the chat span active, and
-// [Tracer.StartToolCall] looks the proposing turn up with [ProposedBy].
+// [CallRecorder.Start] looks the proposing turn up. Start turns on the tracer
+// the calls are recorded with ([CallRecorder.Tracer], or toolguard's
+// Guard.StartTurn): a turn on a TracerProvider that records nothing leaves
+// the call unlinked, which the call's span (ztagent.link.missing) and
+// [CallRecorder.Unlinked] say.
 //
 // # Safe defaults
 //
-//   - Prompt text is never recorded; a turn carries only ztagent.prompt.digest,
-//     the SHA-256 of the prompt, so a prompt kept elsewhere can be matched.
+//   - Prompt text is not recorded unless a turn asks for it (Turn.RecordPrompt,
+//     opt-in, as the GenAI conventions make gen_ai.input.messages); a turn
+//     carries ztagent.prompt.digest, the SHA-256 of the prompt, so a prompt
+//     kept elsewhere can be matched.
 //   - Credential tokens are not accepted by any function here; only the
 //     credential id, audience and TTL are recorded.
 //   - Error messages passed in (Outcome.Err, Verdict.Err, CredentialRevoked) are
@@ -45,8 +62,7 @@
 //   - A nil TracerProvider means the global one (otel.GetTracerProvider), so
 //     with no OpenTelemetry setup the spans cost next to nothing.
 //   - Zero values are usable: a zero [Tracer] uses the global provider, and a
-//     zero ToolSpan, TurnRecorder or GuardrailSpan records nothing and never
-//     panics.
+//     nil [Call] or a zero TurnRecorder records nothing and never panics.
 //
 // # Usage
 //
@@ -59,9 +75,9 @@
 //	}
 //	turn.End()
 //	// later, per call (toolguard does this for you):
-//	callCtx, ts := tr.StartToolCall(turnCtx, audit.ToolCall{Name: "send_email", CallID: "call_7", Effect: "write"})
-//	_, g := ts.StartGuardrail(callCtx)
-//	g.End(audit.Verdict{Allow: true, Code: "allowed"})
-//	ts.End(audit.Outcome{Status: audit.StatusOK})
-//	_ = sink.Write(ctx, &audit.Record{ /* ... */ })
+//	calls, _ := audit.NewCallRecorder(tr, sink)
+//	callCtx, c := calls.Start(turnCtx, audit.CallStart{Tool: "send_email", CallID: "call_7", Effect: "write"})
+//	c.StartDecision(callCtx)
+//	c.Decided(audit.Verdict{Allow: true, Code: "allowed"}, false)
+//	_ = c.End(callCtx, audit.Outcome{Status: audit.StatusOK}) // ends the span, writes the record
 package audit

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -26,11 +27,16 @@ func Example() {
 	turn.Proposed("call_1", "read_file")
 	turn.End()
 
-	callCtx, tool := tr.StartToolCall(turnCtx, audit.ToolCall{Name: "read_file", CallID: "call_1", Effect: "read", Risk: "low"})
-	_, guard := tool.StartGuardrail(callCtx)
-	guard.End(audit.Verdict{Allow: true, Code: "allowed", PolicyID: "data.ztagent.decision"})
-	tool.CredentialIssued("jti-1", "urn:ztagent:tool:read_file", time.Minute)
-	tool.End(audit.Outcome{Status: audit.StatusOK})
+	// The guard records the call's action path: its span and its record.
+	calls, err := audit.NewCallRecorder(tr, audit.NewJSONLines(io.Discard))
+	if err != nil {
+		panic(err)
+	}
+	callCtx, tool := calls.Start(turnCtx, audit.CallStart{Tool: "read_file", CallID: "call_1", Effect: "read", Risk: "low"})
+	tool.StartDecision(callCtx)
+	tool.Decided(audit.Verdict{Allow: true, Code: "allowed", PolicyID: "data.ztagent.decision"}, false)
+	tool.CredentialIssued(audit.Credential{ID: "jti-1", Audience: "urn:ztagent:tool:read_file", TTL: time.Minute})
+	tool.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 	agent.End()
 
 	names := map[trace.SpanID]string{}

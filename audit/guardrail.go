@@ -14,7 +14,7 @@ import (
 // in the GenAI conventions.
 const guardrailSpanName = opRunGuardrail + " ztagent.authz"
 
-// Verdict is the authorization decision, given to [GuardrailSpan.End].
+// Verdict is the authorization decision, given to [Call.Decided].
 type Verdict struct {
 	// Allow is the decision. It is recorded as "deny" when Err is set, since
 	// an evaluation failure never allows.
@@ -36,6 +36,8 @@ type Verdict struct {
 	// Shadow is what a candidate policy evaluated beside the enforced one
 	// would have decided, if one is loaded.
 	Shadow *Shadow
+	// Redact lists the argument paths the decision says records must hide.
+	Redact []string
 }
 
 // Shadow is a candidate policy's verdict on the same call.
@@ -83,15 +85,15 @@ func (v Verdict) appendSummary(attrs []attribute.KeyValue) []attribute.KeyValue 
 	return attrs
 }
 
-// DecisionCached records a verdict served from the decision cache. The
+// decisionCached records a verdict served from the decision cache. The
 // policy did not run for this call, so no run_guardrail span is made: the
 // summary the guardrail would have copied onto the execute_tool span (verdict,
 // code, policy id and revision) is set on it directly, with
 // ztagent.decision.cached = true. A decision is only cached when the policy
 // allowed without approval and without error; Reasons, Err, ApprovalRequired
-// and Shadow are therefore not recorded here. Use StartGuardrail for every
+// and Shadow are therefore not recorded here. Use startGuardrail for every
 // decision the policy actually evaluated.
-func (s *ToolSpan) DecisionCached(v Verdict) {
+func (s *toolSpan) decisionCached(v Verdict) {
 	if s == nil || s.span == nil {
 		return
 	}
@@ -109,31 +111,31 @@ func (v Verdict) code() string {
 	return ""
 }
 
-// GuardrailSpan is one "run_guardrail ztagent.authz" span. The zero value
+// guardrailSpan is one "run_guardrail ztagent.authz" span. The zero value
 // records nothing.
-type GuardrailSpan struct {
+type guardrailSpan struct {
 	span trace.Span
-	tool *ToolSpan
+	tool *toolSpan
 	once sync.Once
 }
 
-// StartGuardrail starts the "run_guardrail ztagent.authz" span (kind INTERNAL)
+// startGuardrail starts the "run_guardrail ztagent.authz" span (kind INTERNAL)
 // as a child of the execute_tool span, whatever span is active in ctx: the
 // guardrail guards this call and no other. The returned ctx keeps ctx's values
 // and has the guardrail span active.
-func (s *ToolSpan) StartGuardrail(ctx context.Context) (context.Context, *GuardrailSpan) {
+func (s *toolSpan) startGuardrail(ctx context.Context) (context.Context, *guardrailSpan) {
 	ctx = trace.ContextWithSpan(ctx, s.spanOrNoop())
 	ctx, span := s.tracerOrNoop().Start(ctx, guardrailSpanName,
 		kindInternal,
 		trace.WithAttributes(keyGenAIOperationName.String(opRunGuardrail)))
-	return ctx, &GuardrailSpan{span: span, tool: s}
+	return ctx, &guardrailSpan{span: span, tool: s}
 }
 
-// End records the verdict on the guardrail span, copies the verdict, code,
+// end records the verdict on the guardrail span, copies the verdict, code,
 // policy id and revision onto the execute_tool span, and ends the guardrail
 // span. Only the first call has an effect. A deny is not an error of the
 // guardrail (it did its job); only v.Err sets the span status to Error.
-func (g *GuardrailSpan) End(v Verdict) {
+func (g *guardrailSpan) end(v Verdict) {
 	if g == nil || g.span == nil {
 		return
 	}

@@ -125,16 +125,15 @@ func TestGuardrail(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tr, rec := newTracer(t)
-			_, tool := tr.StartToolCall(context.Background(), audit.ToolCall{Name: "x", CallID: "call_1"})
+			_, tool := startCall(t, tr, context.Background(), audit.CallStart{Tool: "x", CallID: "call_1"})
 			// A ctx whose active span is unrelated: the guardrail still hangs
 			// off execute_tool.
 			other, otherSpan := tr.StartAgent(context.Background(), audit.Agent{Name: "other"})
 			other = context.WithValue(other, ctxMarker{}, "kept")
-			gctx, g := tool.StartGuardrail(other)
+			gctx := tool.StartDecision(other)
 			require.Equal(t, "kept", gctx.Value(ctxMarker{}))
-			g.End(tc.verdict)
-			g.End(audit.Verdict{Allow: true, Code: "ignored"}) // idempotent
-			tool.End(audit.Outcome{Status: audit.StatusOK})
+			tool.Decided(tc.verdict, false)
+			tool.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 			otherSpan.End()
 
 			gr := byName(t, rec, "run_guardrail ztagent.authz")
@@ -154,12 +153,12 @@ type ctxMarker struct{}
 // makes no run_guardrail span.
 func TestDecisionCached(t *testing.T) {
 	tr, rec := newTracer(t)
-	_, ts := tr.StartToolCall(context.Background(), audit.ToolCall{
-		Name: "fetch", CallID: "c1", Effect: "read",
-		Identity: audit.NewSpanIdentity("spiffe://td/agent", "1f", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)),
+	_, ts := startCall(t, tr, context.Background(), audit.CallStart{
+		Tool: "fetch", CallID: "c1", Effect: "read",
+		Identity: &audit.Identity{SPIFFEID: "spiffe://td/agent", Serial: "1f", NotAfter: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
 	})
-	ts.DecisionCached(audit.Verdict{Allow: true, Code: "allowed", PolicyID: "data.ztagent.decision", PolicyRevision: "sha256:rev"})
-	ts.End(audit.Outcome{Status: audit.StatusOK})
+	ts.Decided(audit.Verdict{Allow: true, Code: "allowed", PolicyID: "data.ztagent.decision", PolicyRevision: "sha256:rev"}, true)
+	ts.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 	require.Len(t, rec.Ended(), 1, "no guardrail span")
 	requireAttrs(t, spanAttrs(byName(t, rec, "execute_tool fetch")), map[string]any{
 		"ztagent.guardrail.verdict": "allow",
@@ -172,19 +171,19 @@ func TestDecisionCached(t *testing.T) {
 		"ztagent.svid.expires_at":   "2026-01-02T03:04:05Z",
 		"ztagent.outcome":           "ok",
 	})
-	var zero *audit.ToolSpan
-	zero.DecisionCached(audit.Verdict{Allow: true}) // records nothing, does not panic
+	var zero *audit.Call
+	zero.Decided(audit.Verdict{Allow: true}, true) // records nothing, does not panic
 }
 
 // Attributes set after End still reach a span the guard did not end (an
 // agent SDK's execute_tool span it enriched).
 func TestToolSpanAttributesAfterEnd(t *testing.T) {
 	tr, rec := newTracer(t)
-	ctx, outer := tr.StartToolCall(context.Background(), audit.ToolCall{Name: "fetch"})
-	_, inner := tr.StartToolCall(ctx, audit.ToolCall{Name: "fetch", Enrich: true})
-	inner.End(audit.Outcome{Status: audit.StatusOK})
+	ctx, outer := startCall(t, tr, context.Background(), audit.CallStart{Tool: "fetch"})
+	_, inner := startCall(t, tr, ctx, audit.CallStart{Tool: "fetch"}, audit.WithEnrichedSpans())
+	inner.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 	inner.CredentialRevoked("cred-1", nil)
-	outer.End(audit.Outcome{Status: audit.StatusOK})
+	outer.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 	require.Len(t, rec.Ended(), 1, "the enriched span is the framework's")
 	requireAttrs(t, spanAttrs(rec.Ended()[0]), map[string]any{"ztagent.credential.revoke.ok": true, "ztagent.outcome": "ok"})
 }

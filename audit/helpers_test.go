@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -78,4 +79,31 @@ func requireAttrs(t *testing.T, got map[string]attribute.Value, want map[string]
 		_, ok := got[k]
 		require.False(t, ok, "attribute %q should be absent", k)
 	}
+}
+
+// memSink keeps records in memory.
+type memSink struct {
+	mu   sync.Mutex
+	recs []audit.Record
+}
+
+func (s *memSink) Write(_ context.Context, r *audit.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recs = append(s.recs, *r)
+	return nil
+}
+
+func (s *memSink) all() []audit.Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]audit.Record(nil), s.recs...)
+}
+
+// startCall starts a call recorded on tr, its records discarded.
+func startCall(t testing.TB, tr *audit.Tracer, ctx context.Context, s audit.CallStart, opts ...audit.CallOption) (context.Context, *audit.Call) {
+	t.Helper()
+	r, err := audit.NewCallRecorder(tr, audit.SinkFunc(func(context.Context, *audit.Record) error { return nil }), opts...)
+	require.NoError(t, err)
+	return r.Start(ctx, s)
 }

@@ -9,7 +9,7 @@ const (
 	StatusPanic  = "panic"
 )
 
-// Outcome is how a tool call ended, given to [ToolSpan.End].
+// Outcome is how a tool call ended, given to [Call.End].
 type Outcome struct {
 	// Status is StatusOK, StatusDenied, StatusError or StatusPanic. Any other
 	// value, including "", is recorded as StatusError: a call that did not say
@@ -21,6 +21,9 @@ type Outcome struct {
 	// Err is the tool's error or the recovered panic. Its message is recorded
 	// via RecordError and must not include secrets; that is the caller's job.
 	Err error
+	// Reason is a denial's human-readable reason, for the record (its
+	// error field). Like Err, it must not include secrets.
+	Reason string
 }
 
 func (o Outcome) status() string {

@@ -14,8 +14,8 @@ import (
 
 func TestTraceContextCrossesProcessesOverHTTPAndMCP(t *testing.T) {
 	tr, _ := newTracer(t)
-	ctx, span := tr.StartToolCall(context.Background(), audit.ToolCall{Name: "send_email", CallID: "call_1"})
-	defer span.End(audit.Outcome{Status: audit.StatusOK})
+	ctx, span := startCall(t, tr, context.Background(), audit.CallStart{Tool: "send_email", CallID: "call_1"})
+	defer span.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 	sc := span.SpanContext()
 
 	h := http.Header{}
@@ -58,8 +58,8 @@ func TestEnrichFrameworkToolSpan(t *testing.T) {
 	turn.Proposed("call_9", "lookup")
 	turn.End()
 	fctx, framework := tp.Tracer("some-agent-sdk").Start(ctx, "execute_tool lookup")
-	_, span := tr.StartToolCall(fctx, audit.ToolCall{Name: "lookup", CallID: "call_9", Effect: "read", Enrich: true})
-	span.End(audit.Outcome{Status: audit.StatusOK})
+	_, span := startCall(t, tr, fctx, audit.CallStart{Tool: "lookup", CallID: "call_9", Effect: "read"}, audit.WithEnrichedSpans())
+	span.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 	require.Len(t, rec.Ended(), 1, "only the chat span ended; the framework ends its own")
 	framework.End()
 	var tools int
@@ -75,11 +75,11 @@ func TestEnrichFrameworkToolSpan(t *testing.T) {
 	require.Equal(t, 1, tools, "no duplicate execute_tool span")
 
 	// Without Enrich, or when the active span is not a tool span, a new span is made.
-	_, own := tr.StartToolCall(fctx, audit.ToolCall{Name: "lookup", CallID: "call_9"})
-	own.End(audit.Outcome{Status: audit.StatusOK})
+	_, own := startCall(t, tr, fctx, audit.CallStart{Tool: "lookup", CallID: "call_9"})
+	own.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 	octx, other := tp.Tracer("x").Start(context.Background(), "chat m")
-	_, own2 := tr.StartToolCall(octx, audit.ToolCall{Name: "lookup", Enrich: true})
-	own2.End(audit.Outcome{Status: audit.StatusOK})
+	_, own2 := startCall(t, tr, octx, audit.CallStart{Tool: "lookup"}, audit.WithEnrichedSpans())
+	own2.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 	other.End()
 	require.Len(t, rec.Ended(), 5)
 }

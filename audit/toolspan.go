@@ -13,39 +13,11 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
-// ToolCall describes one tool call on the action path.
-type ToolCall struct {
-	// Name is the tool's name (gen_ai.tool.name).
-	Name string
-	// CallID is the model's id for the call (gen_ai.tool.call.id); it is how
-	// the call is linked to the turn that proposed it.
-	CallID string
-	// Effect is read, write, destructive or external (ztagent.tool.effect).
-	Effect string
-	// Risk is low, medium or high (ztagent.tool.risk).
-	Risk string
-	// ArgsDigest is a keyed digest of the canonical frozen arguments
-	// (ztagent.args.digest, see KeyArgsDigest). Argument values are never
-	// recorded here.
-	ArgsDigest string
-	// Enrich makes the guard add to an execute_tool span that a framework
-	// (an agent SDK) already started, when one is active in ctx, instead of
-	// nesting a second execute_tool span under it. The framework still ends
-	// its span.
-	Enrich bool
-	// Identity, when the caller knows it before the call starts, goes into
-	// the span's start attributes, as [ToolSpan.SetIdentity] would record it.
-	Identity *SpanIdentity
-}
-
-// SpanIdentity is a workload identity (SPIFFE ID, SVID serial and expiry)
-// converted to span attributes once, for a caller that makes many calls under
-// the same SVID. It is immutable.
-type SpanIdentity struct{ attrs []attribute.KeyValue }
-
-// NewSpanIdentity converts an identity as [ToolSpan.SetIdentity] records it.
-func NewSpanIdentity(spiffeID, serial string, notAfter time.Time) *SpanIdentity {
-	return &SpanIdentity{attrs: appendIdentity(nil, spiffeID, serial, notAfter)}
+// toolSpanStart is what a tool span starts with (see CallStart).
+type toolSpanStart struct {
+	name, callID, effect, risk, argsDigest string
+	enrich                                 bool
+	identity                               []attribute.KeyValue
 }
 
 func appendIdentity(attrs []attribute.KeyValue, spiffeID, serial string, notAfter time.Time) []attribute.KeyValue {
@@ -59,20 +31,21 @@ func appendIdentity(attrs []attribute.KeyValue, spiffeID, serial string, notAfte
 	return attrs
 }
 
-// ToolSpan is one "execute_tool {name}" span. Its methods are safe for
-// concurrent use. The zero value records nothing.
+// toolSpan is one "execute_tool {name}" span, written by its Call. Its
+// methods are safe for concurrent use. The zero value records nothing.
 //
 // Attributes learnt during the call (verdict, credential, outcome) are
 // collected and set on the span in one call when it ends, so the SDK grows
 // the span's attribute list once rather than at every step; exporters see
 // the same attributes, since a span is exported when it ends. Events are
 // added as they happen.
-type ToolSpan struct {
+type toolSpan struct {
 	span     trace.Span
 	tracer   trace.Tracer
 	borrowed bool // the framework's span: enriched, not ended, by us
 
 	proposedBy trace.SpanContext // the proposing turn's chat span, if any
+	unlinked   bool              // a turn proposed the call, but its span was not recorded
 
 	mu      sync.Mutex
 	ended   bool                 // End ran (only the first one counts); later attributes go straight to the span
@@ -87,7 +60,7 @@ type ToolSpan struct {
 const toolSpanAttrs = 16
 
 // set records attributes on the span: at End, or now if it has ended.
-func (s *ToolSpan) set(attrs ...attribute.KeyValue) {
+func (s *toolSpan) set(attrs ...attribute.KeyValue) {
 	if s == nil || s.span == nil {
 		return
 	}
@@ -103,14 +76,14 @@ func (s *ToolSpan) set(attrs ...attribute.KeyValue) {
 	s.mu.Unlock()
 }
 
-// StartToolCall starts an "execute_tool {name}" span (kind INTERNAL) as a child
-// of the active span in ctx and makes it the active span of the returned ctx,
-// so spans made by the tool itself (HTTP clients, databases) nest under it.
-// When a turn remembered in ctx proposed c.CallID, the span links to that
-// turn's chat span with ztagent.link.kind=proposed_by.
-func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context, *ToolSpan) {
-	c.Name, c.CallID = clean(c.Name), clean(c.CallID)
-	ts := &ToolSpan{}
+// startToolSpan starts an "execute_tool {name}" span (kind INTERNAL) as a
+// child of the active span in ctx and makes it the active span of the
+// returned ctx, so spans made by the tool itself (HTTP clients, databases)
+// nest under it. When a turn remembered in ctx proposed the call, the span
+// links to that turn's chat span with ztagent.link.kind=proposed_by.
+//
+// It fills in ts, which the caller holds inside its own allocation (Call).
+func (t *Tracer) startToolSpan(ctx context.Context, ts *toolSpan, c toolSpanStart) context.Context {
 	// The start attributes are built in ts.buf. Starting a span copies them
 	// (trace.NewSpanStartConfig appends them to the span's own config, and
 	// SetAttributes copies too), so once the span has started ts.buf holds
@@ -119,69 +92,63 @@ func (t *Tracer) StartToolCall(ctx context.Context, c ToolCall) (context.Context
 		keyGenAIOperationName.String(opExecuteTool),
 		keyGenAIToolType.String(toolTypeFunction),
 	)
-	if c.Name != "" {
-		attrs = append(attrs, keyGenAIToolName.String(c.Name))
+	if c.name != "" {
+		attrs = append(attrs, keyGenAIToolName.String(c.name))
 	}
-	if c.CallID != "" {
-		attrs = append(attrs, keyGenAIToolCallID.String(c.CallID))
+	if c.callID != "" {
+		attrs = append(attrs, keyGenAIToolCallID.String(c.callID))
 	}
 	if conv := ConversationID(ctx); conv != "" {
 		attrs = append(attrs, keyGenAIConversationID.String(conv))
 	}
-	if c.Effect != "" {
-		attrs = append(attrs, KeyToolEffect.String(c.Effect))
+	if c.effect != "" {
+		attrs = append(attrs, KeyToolEffect.String(c.effect))
 	}
-	if c.Risk != "" {
-		attrs = append(attrs, KeyToolRisk.String(c.Risk))
+	if c.risk != "" {
+		attrs = append(attrs, KeyToolRisk.String(c.risk))
 	}
-	if c.ArgsDigest != "" {
-		attrs = append(attrs, KeyArgsDigest.String(c.ArgsDigest))
+	if c.argsDigest != "" {
+		attrs = append(attrs, KeyArgsDigest.String(c.argsDigest))
 	}
-	if c.Identity != nil {
-		attrs = append(attrs, c.Identity.attrs...)
+	attrs = append(attrs, c.identity...)
+	link, proposed := proposingTurn(ctx, c.callID) // cleaned by the caller
+	linked := link.IsValid()
+	ts.unlinked = proposed && !linked
+	if ts.unlinked {
+		attrs = append(attrs, KeyLinkMissing.String(linkMissingTurnNotRecorded))
 	}
-	link, linked := proposedBy(ctx, c.CallID) // cleaned above
-	proposed := trace.Link{SpanContext: link, Attributes: proposedByAttrs}
+	pl := trace.Link{SpanContext: link, Attributes: proposedByAttrs}
 	ts.proposedBy, ts.tracer = link, t.get()
-	if existing := trace.SpanFromContext(ctx); c.Enrich && isToolSpan(existing) {
+	if existing := trace.SpanFromContext(ctx); c.enrich && isToolSpan(existing) {
 		existing.SetAttributes(attrs...)
 		if linked {
-			existing.AddLink(proposed)
+			existing.AddLink(pl)
 		}
 		ts.span, ts.borrowed = existing, true
 	} else {
 		opts := append(ts.opts[:0], kindInternal, trace.WithAttributes(attrs...))
 		if linked {
-			opts = append(opts, trace.WithLinks(proposed))
+			opts = append(opts, trace.WithLinks(pl))
 		}
-		ctx, ts.span = ts.tracer.Start(ctx, t.toolSpanName(c.Name), opts...)
+		ctx, ts.span = ts.tracer.Start(ctx, t.toolSpanName(c.name), opts...)
 	}
 	ts.pending = ts.buf[:0] // the span has copied attrs: buf is free
-	return ctx, ts
+	ts.unlinked = ts.unlinked && ts.span.IsRecording()
+	return ctx
 }
 
 // proposedByAttrs are the attributes of every proposed_by link; the SDK
 // copies what it keeps, so one slice serves all links.
 var proposedByAttrs = []attribute.KeyValue{KeyLinkKind.String(LinkKindProposedBy)}
 
-// ProposedBy is the chat span of the turn that proposed this call, found
-// when the span started ([ProposedBy] on its context), so a caller need not
-// walk the turns again.
-func (s *ToolSpan) ProposedBy() (trace.SpanContext, bool) {
-	if s == nil {
-		return trace.SpanContext{}, false
-	}
-	return s.proposedBy, s.proposedBy.IsValid()
-}
-
-func (s *ToolSpan) spanOrNoop() trace.Span {
+func (s *toolSpan) spanOrNoop() trace.Span {
 	if s == nil || s.span == nil {
 		return noop.Span{}
 	}
 	return s.span
 }
 
-func (s *ToolSpan) tracerOrNoop() trace.Tracer {
+func (s *toolSpan) tracerOrNoop() trace.Tracer {
 	if s == nil || s.tracer == nil {
 		return noop.NewTracerProvider().Tracer(instrumentationName)
 	}
@@ -189,25 +156,19 @@ func (s *ToolSpan) tracerOrNoop() trace.Tracer {
 }
 
 // SpanContext returns the execute_tool span's context, for decision records.
-func (s *ToolSpan) SpanContext() trace.SpanContext {
+func (s *toolSpan) SpanContext() trace.SpanContext {
 	return s.spanOrNoop().SpanContext()
 }
 
-// SetIdentity records the workload identity the call was made with. A zero
-// notAfter is not recorded.
-func (s *ToolSpan) SetIdentity(spiffeID, serial string, notAfter time.Time) {
-	s.set(appendIdentity(nil, spiffeID, serial, notAfter)...)
-}
-
-// ApprovalRequested adds the ztagent.approval.requested event.
-func (s *ToolSpan) ApprovalRequested(reason string) {
+// approvalRequested adds the ztagent.approval.requested event.
+func (s *toolSpan) approvalRequested(reason string) {
 	s.spanOrNoop().AddEvent(EventApprovalRequested,
 		trace.WithAttributes(KeyApprovalReason.String(reason)))
 }
 
-// ApprovalResolved adds the ztagent.approval.resolved event and sets
+// approvalResolved adds the ztagent.approval.resolved event and sets
 // ztagent.approval.status ("approved" or "refused") on the span.
-func (s *ToolSpan) ApprovalResolved(approved bool, by, reason string) {
+func (s *toolSpan) approvalResolved(approved bool, by, reason string) {
 	status := "refused"
 	if approved {
 		status = "approved"
@@ -221,9 +182,9 @@ func (s *ToolSpan) ApprovalResolved(approved bool, by, reason string) {
 	s.set(KeyApprovalStatus.String(status))
 }
 
-// CredentialIssued adds the ztagent.credential.issued event and sets
+// credentialIssued adds the ztagent.credential.issued event and sets
 // ztagent.credential.id on the span. It takes the id, never the token.
-func (s *ToolSpan) CredentialIssued(id, audience string, ttl time.Duration) {
+func (s *toolSpan) credentialIssued(id, audience string, ttl time.Duration) {
 	s.spanOrNoop().AddEvent(EventCredentialIssued, trace.WithAttributes(
 		KeyCredentialID.String(id),
 		KeyCredentialAudience.String(audience),
@@ -232,18 +193,18 @@ func (s *ToolSpan) CredentialIssued(id, audience string, ttl time.Duration) {
 	s.set(KeyCredentialID.String(id))
 }
 
-// CredentialReused records that the call used a credential issued earlier
+// credentialReused records that the call used a credential issued earlier
 // (a task's shared credential): ztagent.credential.id and
 // ztagent.credential.reused=true on the span, and no event, since nothing was
 // issued for this call.
-func (s *ToolSpan) CredentialReused(id string) {
+func (s *toolSpan) credentialReused(id string) {
 	s.set(KeyCredentialID.String(id), KeyCredentialReused.Bool(true))
 }
 
-// CredentialRevoked adds the ztagent.credential.revoked event. A non-nil err
+// credentialRevoked adds the ztagent.credential.revoked event. A non-nil err
 // means the credential stays valid until it expires; that is recorded on the
 // event and as ztagent.credential.revoke.ok=false on the span.
-func (s *ToolSpan) CredentialRevoked(id string, err error) {
+func (s *toolSpan) credentialRevoked(id string, err error) {
 	attrs := []attribute.KeyValue{
 		KeyCredentialID.String(id),
 		KeyCredentialRevokeOK.Bool(err == nil),
@@ -255,11 +216,11 @@ func (s *ToolSpan) CredentialRevoked(id string, err error) {
 	s.set(KeyCredentialRevokeOK.Bool(err == nil))
 }
 
-// End records the outcome and ends the span. Only the first call has an
+// end records the outcome and ends the span. Only the first call has an
 // effect. A successful call leaves the span status unset, as OpenTelemetry
 // asks of instrumentation; denied, error and panic set it to Error with
 // error.type = o.Code (or "_OTHER" / "panic" when there is no code).
-func (s *ToolSpan) End(o Outcome) {
+func (s *toolSpan) end(o Outcome) {
 	if s == nil {
 		return
 	}

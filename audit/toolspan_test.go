@@ -24,13 +24,13 @@ func TestToolCallSpanShape(t *testing.T) {
 	turn.Proposed("call_7", "send_email")
 	turn.End()
 
-	callCtx, tool := tr.StartToolCall(turnCtx, audit.ToolCall{
-		Name: "send_email", CallID: "call_7", Effect: "write", Risk: "high", ArgsDigest: "sha256:abc",
+	callCtx, tool := startCall(t, tr, turnCtx, audit.CallStart{
+		Tool: "send_email", CallID: "call_7", Effect: "write", Risk: "high", ArgsDigest: "sha256:abc",
 	})
 	require.Equal(t, tool.SpanContext(), trace.SpanContextFromContext(callCtx), "execute_tool is active in its ctx")
-	_, g := tool.StartGuardrail(callCtx)
-	g.End(audit.Verdict{Allow: true, Code: "allowed"})
-	tool.End(audit.Outcome{Status: audit.StatusOK})
+	tool.StartDecision(callCtx)
+	tool.Decided(audit.Verdict{Allow: true, Code: "allowed"}, false)
+	tool.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 	agent.End()
 
 	a := byName(t, rec, "invoke_agent support")
@@ -93,8 +93,8 @@ func TestToolCallLinksToItsOwnTurn(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rec.Reset()
-			_, tool := tr.StartToolCall(tc.ctx, audit.ToolCall{Name: tc.name, CallID: tc.callID})
-			tool.End(audit.Outcome{Status: audit.StatusOK})
+			_, tool := startCall(t, tr, tc.ctx, audit.CallStart{Tool: tc.name, CallID: tc.callID})
+			tool.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 			x := byName(t, rec, "execute_tool "+tc.name)
 			if !tc.want.IsValid() {
 				require.Empty(t, x.Links())
@@ -109,14 +109,14 @@ func TestToolCallLinksToItsOwnTurn(t *testing.T) {
 
 func TestToolSpanEvents(t *testing.T) {
 	tr, rec := newTracer(t)
-	_, tool := tr.StartToolCall(context.Background(), audit.ToolCall{Name: "send_email", CallID: "call_1"})
+	_, tool := startCall(t, tr, context.Background(), audit.CallStart{Tool: "send_email", CallID: "call_1"})
 	notAfter := time.Date(2026, 11, 30, 12, 5, 0, 0, time.FixedZone("X", 3600))
-	tool.SetIdentity("spiffe://example.org/agent/support", "1234abcd", notAfter)
+	tool.Identity(audit.Identity{SPIFFEID: "spiffe://example.org/agent/support", Serial: "1234abcd", NotAfter: notAfter})
 	tool.ApprovalRequested("write_requires_approval")
-	tool.ApprovalResolved(true, "alice@example.com", "looks fine")
-	tool.CredentialIssued("jti-1", "https://mail.example.com", 90*time.Second)
+	tool.ApprovalResolved(audit.ApprovalApproved, "alice@example.com", "looks fine")
+	tool.CredentialIssued(audit.Credential{ID: "jti-1", Audience: "https://mail.example.com", TTL: 90 * time.Second})
 	tool.CredentialRevoked("jti-1", errors.New("creds: revocation store unavailable"))
-	tool.End(audit.Outcome{Status: audit.StatusOK})
+	tool.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 
 	x := byName(t, rec, "execute_tool send_email")
 	requireAttrs(t, spanAttrs(x), map[string]any{
@@ -158,10 +158,10 @@ func TestToolSpanEvents(t *testing.T) {
 
 func TestApprovalRefusedAndCleanRevoke(t *testing.T) {
 	tr, rec := newTracer(t)
-	_, tool := tr.StartToolCall(context.Background(), audit.ToolCall{Name: "rm"})
-	tool.ApprovalResolved(false, "bob", "timeout")
+	_, tool := startCall(t, tr, context.Background(), audit.CallStart{Tool: "rm"})
+	tool.ApprovalResolved(audit.ApprovalRefused, "bob", "timeout")
 	tool.CredentialRevoked("jti-2", nil)
-	tool.End(audit.Outcome{Status: audit.StatusDenied, Code: "approval_refused"})
+	tool.End(context.Background(), audit.Outcome{Status: audit.StatusDenied, Code: "approval_refused"})
 
 	x := byName(t, rec, "execute_tool rm")
 	requireAttrs(t, spanAttrs(x), map[string]any{
@@ -235,9 +235,9 @@ func TestToolSpanEnd(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tr, rec := newTracer(t)
-			_, tool := tr.StartToolCall(context.Background(), audit.ToolCall{Name: "x"})
-			tool.End(tc.outcome)
-			tool.End(audit.Outcome{Status: audit.StatusOK}) // idempotent: ignored
+			_, tool := startCall(t, tr, context.Background(), audit.CallStart{Tool: "x"})
+			require.NoError(t, tool.End(context.Background(), tc.outcome))
+			require.NoError(t, tool.End(context.Background(), audit.Outcome{Status: audit.StatusOK})) // idempotent: ignored
 
 			require.Len(t, rec.Ended(), 1)
 			x := rec.Ended()[0]
@@ -258,26 +258,22 @@ func hasEvent(s sdktrace.ReadOnlySpan, name string) bool {
 	return false
 }
 
-// Zero values must never panic: a guard that failed half-way still calls End.
+// A nil *Call must never panic: a guard that failed half-way still ends it.
 func TestZeroValuesAreInert(t *testing.T) {
 	require.NotPanics(t, func() {
-		var ts *audit.ToolSpan
-		ts.SetIdentity("spiffe://x/y", "1", time.Now())
-		ts.ApprovalRequested("r")
-		ts.ApprovalResolved(true, "a", "r")
-		ts.CredentialIssued("id", "aud", time.Second)
-		ts.CredentialRevoked("id", nil)
-		_, g := ts.StartGuardrail(context.Background())
-		g.End(audit.Verdict{})
-		ts.End(audit.Outcome{})
-		require.False(t, ts.SpanContext().IsValid())
-
-		var zt audit.ToolSpan
-		zt.End(audit.Outcome{})
-		var zg audit.GuardrailSpan
-		zg.End(audit.Verdict{})
-		var ng *audit.GuardrailSpan
-		ng.End(audit.Verdict{})
+		var c *audit.Call
+		c.Identity(audit.Identity{SPIFFEID: "spiffe://x/y", Serial: "1", NotAfter: time.Now()})
+		c.Destinations([]string{"x"})
+		c.ApprovalRequested("r")
+		c.ApprovalResolved(audit.ApprovalApproved, "a", "r")
+		c.CredentialIssued(audit.Credential{ID: "id", Audience: "aud", TTL: time.Second})
+		c.CredentialRevoked("id", nil)
+		require.Equal(t, context.Background(), c.StartDecision(context.Background()))
+		c.Decided(audit.Verdict{}, false)
+		require.NoError(t, c.Authorized(context.Background()))
+		require.NoError(t, c.End(context.Background(), audit.Outcome{}))
+		require.False(t, c.SpanContext().IsValid())
+		require.Empty(t, c.ID())
 
 		var tr *audit.TurnRecorder
 		tr.Proposed("c", "t")
@@ -303,17 +299,17 @@ func (s *keepingSampler) Description() string { return "keeping" }
 func TestToolSpanStartAttributesSurviveLaterOnes(t *testing.T) {
 	s := &keepingSampler{}
 	tr, rec := newTracer(t, sdktrace.WithSampler(s))
-	_, tool := tr.StartToolCall(context.Background(), audit.ToolCall{
-		Name: "fetch", CallID: "call_1", Effect: "read", Risk: "low", ArgsDigest: "sha256:abc",
-		Identity: audit.NewSpanIdentity("spiffe://example.org/a", "0a", time.Now().Add(time.Hour)),
+	_, tool := startCall(t, tr, context.Background(), audit.CallStart{
+		Tool: "fetch", CallID: "call_1", Effect: "read", Risk: "low", ArgsDigest: "sha256:abc",
+		Identity: &audit.Identity{SPIFFEID: "spiffe://example.org/a", Serial: "0a", NotAfter: time.Now().Add(time.Hour)},
 	})
 	start := slices.Clone(s.kept)
 	require.Contains(t, start, attribute.String("gen_ai.tool.name", "fetch"))
 	for i := range 20 { // more than the buffer holds
-		tool.CredentialReused(fmt.Sprint("cred-", i))
+		tool.CredentialIssued(audit.Credential{ID: fmt.Sprint("cred-", i), Reused: true})
 	}
-	tool.DecisionCached(audit.Verdict{Allow: true, PolicyID: "p", PolicyRevision: "r"})
-	tool.End(audit.Outcome{Status: audit.StatusOK})
+	tool.Decided(audit.Verdict{Allow: true, PolicyID: "p", PolicyRevision: "r"}, true)
+	tool.End(context.Background(), audit.Outcome{Status: audit.StatusOK})
 	require.Equal(t, start, s.kept)
 	got := attrMap(rec.Ended()[0].Attributes())
 	for _, kv := range start {

@@ -2,10 +2,7 @@ package toolguard
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"time"
@@ -19,15 +16,15 @@ import (
 )
 
 // call is one guarded tool call on its way through the steps of the path.
+// Its action path (span and record) is written by audit, one step at a time
+// (rec); the call only decides.
 type call struct {
 	g         *Guard
 	tool      *Tool
 	id        string
 	args      frozen
-	span      *audit.ToolSpan
-	rec       audit.Record
-	start     time.Time
-	who       *svidInfo // the SVID's identity as recorded; nil when there is none
+	rec       *audit.Call
+	who       *svidInfo // the SVID's identity; nil when there is none
 	svidErr   error     // from the identity source, reported by identify
 	spanHasID bool      // the span started with the identity
 	input     authz.Input
@@ -47,47 +44,30 @@ func (g *Guard) do(ctx context.Context, t *Tool, args frozen, argsErr error, run
 		return deny(t, callID(ctx), CodeNilGuard, "the guard is nil", nil)
 	}
 	g.stats.calls.Add(1)
-	c := &call{g: g, tool: t, id: audit.Clean(callID(ctx)), args: args, start: g.now()}
-	if c.id == "" {
-		c.id = newCallID()
-	}
-	// The identity is fetched before the span starts so that it is part of
-	// the span's start attributes; identify checks it, in its turn, below.
-	// A span names only an identity that is valid when the call starts.
-	var spanID *audit.SpanIdentity
+	c := &call{g: g, tool: t, args: args}
+	// The identity is fetched before the call is recorded so that it is
+	// part of the span's start attributes; identify checks it, in its turn,
+	// below. A span names only an identity that is valid when the call starts.
+	var id *audit.Identity
 	if !g.closed.Load() {
 		var svid *x509svid.SVID
 		svid, c.svidErr = g.identity.GetX509SVID()
 		if c.svidErr == nil && svid != nil && len(svid.Certificates) > 0 {
 			c.who = g.identityOf(svid)
-			if leaf := c.who.leaf; c.start.Before(leaf.NotAfter) && !c.start.Before(leaf.NotBefore) {
-				spanID, c.spanHasID = c.who.span, true
+			if now, leaf := g.now(), c.who.leaf; now.Before(leaf.NotAfter) && !now.Before(leaf.NotBefore) {
+				id, c.spanHasID = &c.who.recorded, true
 			}
 		}
 	}
-	ctx, c.span = g.tracer.StartToolCall(ctx, audit.ToolCall{
-		Name: t.Name, CallID: c.id, Effect: string(t.Effect), Risk: string(t.Risk), ArgsDigest: args.digest,
-		Enrich: g.enrichSpans, Identity: spanID,
+	ctx, c.rec = g.calls.Start(ctx, audit.CallStart{
+		Tool: t.Name, CallID: callID(ctx), Effect: string(t.Effect), Risk: string(t.Risk),
+		Args: args.raw, ArgsDigest: args.digest, Redact: t.redactPaths, Identity: id,
 	})
-	c.rec = audit.Record{
-		Time: c.start, CallID: c.id, Tool: t.Name, Effect: string(t.Effect), Risk: string(t.Risk),
-		ArgsDigest: args.digest, ConversationID: audit.ConversationID(ctx),
-	}
-	if sc := c.span.SpanContext(); sc.IsValid() {
-		// Both ids in one string: one allocation, not two.
-		tid, sid := sc.TraceID(), sc.SpanID()
-		var b [2*len(tid) + 2*len(sid)]byte
-		ids := string(hex.AppendEncode(hex.AppendEncode(b[:0], tid[:]), sid[:]))
-		c.rec.TraceID, c.rec.SpanID = ids[:2*len(tid)], ids[2*len(tid):]
-	}
-	if p, ok := c.span.ProposedBy(); ok {
-		c.rec.ProposedBySpan = p.SpanID().String()
-	}
+	c.id = c.rec.ID()
 
 	if c.denied = c.authorize(ctx, argsErr); c.denied != nil {
 		g.stats.denied.Add(1)
-		c.rec.Allow, c.rec.Code = false, c.denied.Code
-		c.finish(ctx, audit.Outcome{Status: audit.StatusDenied, Code: c.denied.Code})
+		c.finish(ctx, audit.Outcome{Status: audit.StatusDenied, Code: c.denied.Code, Reason: c.denied.Reason})
 		return c.denied
 	}
 	return c.execute(ctx, run)
@@ -116,7 +96,8 @@ func (c *call) authorize(ctx context.Context, argsErr error) *DeniedError {
 	if err != nil {
 		return deny(t, c.id, CodeBadDestination, err.Error(), err)
 	}
-	c.rec.Destinations, c.files = d.described, d.files
+	c.rec.Destinations(d.described)
+	c.files = d.files
 	c.buildInput(ctx, d.dests)
 	if d := c.decide(ctx); d != nil {
 		return d
@@ -124,10 +105,15 @@ func (c *call) authorize(ctx context.Context, argsErr error) *DeniedError {
 	if d := c.approve(ctx); d != nil {
 		return d
 	}
-	if d := c.g.audit.recordDecision(ctx, c); d != nil {
+	if d := c.issue(ctx); d != nil {
 		return d
 	}
-	return c.issue(ctx)
+	// Last, so that an "authorized" record means the tool ran (strict mode).
+	if err := c.rec.Authorized(ctx); err != nil {
+		c.revoke(ctx) // the tool will not run on it
+		return deny(c.tool, c.id, CodeAuditUnavailable, "the decision record could not be written", err)
+	}
+	return nil
 }
 
 func (c *call) identify() *DeniedError {
@@ -146,9 +132,8 @@ func (c *call) identify() *DeniedError {
 		return deny(c.tool, c.id, CodeIdentityExpired, "the agent's SVID is outside its validity period", nil)
 	}
 	if !c.spanHasID { // not valid yet when the call started, valid now
-		c.span.SetIdentity(c.who.subject, c.who.serial, leaf.NotAfter)
+		c.rec.Identity(c.who.recorded)
 	}
-	c.rec.Subject, c.rec.SVIDSerial = c.who.subject, c.who.serial
 	return nil
 }
 
@@ -169,7 +154,7 @@ func (c *call) buildInput(ctx context.Context, dests []authz.Destination) {
 		Task:      authz.Task{Scopes: []string{}},
 		Tool:      authz.Tool{Name: c.tool.Name, Effect: string(c.tool.Effect), Risk: string(c.tool.Risk)},
 		Call:      authz.Call{ID: c.id, Args: c.args.raw, ArgsDigest: c.args.digest, Destinations: dests},
-		Context:   authz.Context{ConversationID: c.rec.ConversationID, Taint: []string{}},
+		Context:   authz.Context{ConversationID: audit.ConversationID(ctx), Taint: []string{}},
 		Time:      c.g.now().UTC(),
 	}
 	if t := task(ctx); t != nil {
@@ -214,7 +199,6 @@ type cacheLookup interface {
 
 func (c *call) decide(ctx context.Context) *DeniedError {
 	var (
-		gs  *audit.GuardrailSpan
 		dec authz.Decision
 		err error
 		hit bool
@@ -224,16 +208,14 @@ func (c *call) decide(ctx context.Context) *DeniedError {
 	}
 	if !hit {
 		// The policy runs: its evaluation is the run_guardrail span.
-		var gctx context.Context
-		gctx, gs = c.span.StartGuardrail(ctx)
+		gctx := c.rec.StartDecision(ctx)
 		in := detached(c.input)
 		dec, err = c.g.decider.Decide(gctx, &in)
 	}
 	c.dec = dec
-	c.g.audit.recordArgs(c, err)
 	v := audit.Verdict{
 		Allow: err == nil && dec.Allow, PolicyID: dec.PolicyID, PolicyRevision: dec.Revision,
-		ApprovalRequired: dec.Approval.Required,
+		ApprovalRequired: dec.Approval.Required, Redact: dec.Redact,
 	}
 	if len(dec.Reasons) > 0 {
 		v.Reasons = c.reasons[:0]
@@ -243,7 +225,6 @@ func (c *call) decide(ctx context.Context) *DeniedError {
 	}
 	if sh := dec.Shadow; sh != nil {
 		v.Shadow = &audit.Shadow{Revision: sh.Revision, Allow: sh.Allow, Code: sh.Code, Flip: sh.Flip}
-		c.rec.Shadow = v.Shadow
 	}
 	var d *DeniedError
 	switch {
@@ -268,18 +249,8 @@ func (c *call) decide(ctx context.Context) *DeniedError {
 	if d != nil {
 		d.Reasons = dec.Reasons
 		v.Code = d.Code
-	} else if len(dec.Reasons) > 0 {
-		v.Code = dec.Reasons[0].Code
 	}
-	if hit {
-		c.span.DecisionCached(v) // no evaluation, no guardrail span
-	} else {
-		gs.End(v)
-	}
-	c.rec.Allow = d == nil
-	c.rec.Code, c.rec.Reasons = v.Code, v.Reasons
-	c.rec.PolicyID, c.rec.PolicyRevision = dec.PolicyID, dec.Revision
-	c.rec.Cached = dec.Cached
+	c.rec.Decided(v, dec.Cached)
 	return d
 }
 
@@ -291,7 +262,7 @@ func (c *call) approve(ctx context.Context) *DeniedError {
 	if reason == "" && len(c.dec.Reasons) > 0 {
 		reason = c.dec.Reasons[0].Code
 	}
-	c.span.ApprovalRequested(reason)
+	c.rec.ApprovalRequested(reason)
 	d := c.askApprover(ctx)
 	if d != nil {
 		d.Reasons = c.dec.Reasons
@@ -301,8 +272,7 @@ func (c *call) approve(ctx context.Context) *DeniedError {
 
 func (c *call) askApprover(ctx context.Context) *DeniedError {
 	if c.g.approver == nil {
-		c.rec.Approval = "unavailable"
-		c.span.ApprovalResolved(false, "", "no approver configured")
+		c.rec.ApprovalResolved(audit.ApprovalUnavailable, "", "no approver configured")
 		return deny(c.tool, c.id, CodeApprovalRequired, "the call needs approval and no approver is configured", nil)
 	}
 	actx, cancel := context.WithTimeout(ctx, c.g.approvalTimeout)
@@ -317,20 +287,18 @@ func (c *call) askApprover(ctx context.Context) *DeniedError {
 		err = actx.Err() // an answer that arrives after the deadline does not count
 	}
 	if err != nil {
-		c.rec.Approval = "unavailable"
-		c.span.ApprovalResolved(false, "", "approver failed")
+		c.rec.ApprovalResolved(audit.ApprovalUnavailable, "", "approver failed")
 		return deny(c.tool, c.id, CodeApprovalFailed, "approval could not be obtained: "+err.Error(), err)
 	}
-	c.span.ApprovalResolved(a.Approved, a.By, a.Reason)
 	if !a.Approved {
-		c.rec.Approval = "refused"
+		c.rec.ApprovalResolved(audit.ApprovalRefused, a.By, a.Reason)
 		msg := "the approver refused the call"
 		if a.Reason != "" {
 			msg += ": " + a.Reason
 		}
 		return deny(c.tool, c.id, CodeApprovalRefused, msg, nil)
 	}
-	c.rec.Approval = "approved"
+	c.rec.ApprovalResolved(audit.ApprovalApproved, a.By, a.Reason)
 	return nil
 }
 
@@ -352,22 +320,16 @@ func (c *call) issue(ctx context.Context) *DeniedError {
 		cred, minted, err = c.g.sharedCredential(ctx, t, req)
 		c.shared = true
 		if errors.Is(err, errTaskEnded) {
-			return c.refuse(CodeTaskEnded, "the task has ended", err)
+			return deny(c.tool, c.id, CodeTaskEnded, "the task has ended", err)
 		}
 	} else {
 		cred, err = c.g.issueChecked(ctx, req)
 	}
 	if err != nil {
-		return c.refuse(CodeCredentialFailed, err.Error(), err)
+		return deny(c.tool, c.id, CodeCredentialFailed, err.Error(), err)
 	}
 	c.cred = cred
-	if minted {
-		c.span.CredentialIssued(cred.ID, cred.Audience, cred.TTL())
-	} else {
-		c.span.CredentialReused(cred.ID)
-	}
-	c.rec.CredentialID, c.rec.CredentialAudience = cred.ID, cred.Audience
-	c.rec.CredentialTTLSeconds = cred.TTL().Seconds()
+	c.rec.CredentialIssued(audit.Credential{ID: cred.ID, Audience: cred.Audience, TTL: cred.TTL(), Reused: !minted})
 	return nil
 }
 
@@ -401,26 +363,13 @@ func (c *call) revoke(ctx context.Context) {
 		return // the task's credential: revoked by Task.End
 	}
 	err := c.g.revoker.revoke(ctx, c.cred)
-	c.span.CredentialRevoked(c.cred.ID, err)
+	c.rec.CredentialRevoked(c.cred.ID, err)
 }
 
+// finish ends the call's span and writes its record; a record the sink
+// refuses is counted by the recorder (Stats().SinkFailures).
 func (c *call) finish(ctx context.Context, o audit.Outcome) {
-	c.span.End(o)
-	c.rec.Outcome = o.Status
-	if o.Err != nil && o.Status != audit.StatusDenied {
-		c.rec.Error = o.Err.Error()
-	} else if c.denied != nil {
-		c.rec.Error = c.denied.Reason
-	}
-	c.rec.DurationMS = float64(c.g.now().Sub(c.start).Microseconds()) / 1000
-	// The record is written even if the caller gave up on the call.
-	wctx := ctx
-	if ctx.Done() != nil {
-		wctx = context.WithoutCancel(ctx)
-	}
-	if err := c.g.sink.Write(wctx, &c.rec); err != nil {
-		c.g.stats.sinkFailures.Add(1)
-	}
+	_ = c.rec.End(ctx, o)
 }
 
 func describe(d authz.Destination) string {
@@ -437,24 +386,4 @@ func describe(d authz.Destination) string {
 	default:
 		return "path:" + d.Path
 	}
-}
-
-// newCallID names a call the framework gave no id. An id must be unique,
-// not secret (it is in spans, records and credentials), so it comes from the
-// runtime's generator (ChaCha8, seeded by the system) rather than a system
-// call per call.
-func newCallID() string {
-	const prefix = "ztagent_"
-	var r [8]byte
-	binary.BigEndian.PutUint64(r[:], rand.Uint64())
-	var b [len(prefix) + 2*len(r)]byte
-	hex.Encode(b[copy(b[:], prefix):], r[:])
-	return string(b[:])
-}
-
-// refuse denies the call after the policy allowed it, and says so in the
-// record at once (the record may be written before the call ends).
-func (c *call) refuse(code, reason string, err error) *DeniedError {
-	c.rec.Allow, c.rec.Code = false, code
-	return deny(c.tool, c.id, code, reason, err)
 }

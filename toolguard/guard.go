@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -25,13 +26,10 @@ type Guard struct {
 	identity        identity.Source
 	decider         authz.Decider
 	issuer          creds.Issuer
-	tracer          *audit.Tracer
-	sink            audit.Sink
+	calls           *audit.CallRecorder // writes each call's span and record
 	approver        Approver
 	approvalTimeout time.Duration
 	maxCredTTL      time.Duration
-	enrichSpans     bool
-	audit           auditSettings // WithStrictAudit, WithRecordArgs (sinkmode.go)
 	now             func() time.Time
 	revoker         *revoker
 	shared          sync.Map                 // *sharedCred → struct{}: task credentials to refresh
@@ -83,12 +81,9 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		identity:        c.identity,
 		decider:         c.decider,
 		issuer:          c.issuer,
-		sink:            c.sink,
 		approver:        c.approver,
 		approvalTimeout: c.approvalTimeout,
 		maxCredTTL:      c.maxCredTTL,
-		enrichSpans:     c.enrichSpans,
-		audit:           c.audit,
 		now:             c.now,
 		digests:         newArgsDigester(c.argsKey),
 	}
@@ -138,10 +133,15 @@ func (g *Guard) fillDefaults(ctx context.Context, c *config) error {
 	if tp == nil {
 		tp = otel.GetTracerProvider()
 	}
-	g.tracer = audit.NewTracer(tp)
-	if g.sink == nil {
-		g.sink = audit.NewJSONLines(os.Stderr)
+	sink := c.sink
+	if sink == nil {
+		sink = audit.NewJSONLines(os.Stderr)
 	}
+	calls, err := audit.NewCallRecorder(audit.NewTracer(tp), sink, append(c.records, audit.WithClock(c.now))...)
+	if err != nil {
+		return fmt.Errorf("toolguard: %w", err)
+	}
+	g.calls = calls
 	return nil
 }
 
@@ -192,10 +192,14 @@ type Stats struct {
 	Refreshes       uint64 // task credentials renewed in the background
 	RefreshFailures uint64 // background renewals that failed (the old one serves until expiry)
 	SinkFailures    uint64
+	// UnlinkedCalls counts calls a turn proposed on a tracer that records
+	// nothing while the guard's records: their spans cannot link to the
+	// turn. Start turns with Guard.StartTurn so both share one tracer.
+	UnlinkedCalls uint64
 }
 
 type counters struct {
-	calls, denied, sinkFailures                              atomic.Uint64
+	calls, denied                                            atomic.Uint64
 	revokeFailures, revokeRetries, revokeLost, revokeExpired atomic.Uint64
 	refreshes, refreshFailures                               atomic.Uint64
 }
@@ -215,7 +219,8 @@ func (g *Guard) Stats() Stats {
 		RevokePending:   uint64(g.revoker.pendingCount()),
 		Refreshes:       g.stats.refreshes.Load(),
 		RefreshFailures: g.stats.refreshFailures.Load(),
-		SinkFailures:    g.stats.sinkFailures.Load(),
+		SinkFailures:    g.calls.SinkFailures(),
+		UnlinkedCalls:   g.calls.Unlinked(),
 	}
 }
 
@@ -226,8 +231,8 @@ type svidInfo struct {
 	id          spiffeid.ID
 	subject     string // SPIFFE ID
 	trustDomain string
-	serial      string // hex
-	span        *audit.SpanIdentity
+	serial      string         // hex
+	recorded    audit.Identity // as spans and records show it
 	// chain is the principal chain of a call made for no one but the agent:
 	// [subject]. Shared by calls, so only read (see call.buildInput).
 	chain []string
@@ -249,7 +254,7 @@ func (g *Guard) identityOf(svid *x509svid.SVID) *svidInfo {
 		subject: svid.ID.String(), trustDomain: svid.ID.TrustDomain().Name(),
 		serial: leaf.SerialNumber.Text(16),
 	}
-	w.span = audit.NewSpanIdentity(w.subject, w.serial, leaf.NotAfter)
+	w.recorded = audit.Identity{SPIFFEID: w.subject, Serial: w.serial, NotAfter: leaf.NotAfter}
 	w.chain = []string{w.subject}
 	g.who.Store(w)
 	return w

@@ -34,8 +34,7 @@ type config struct {
 	approvalTimeout time.Duration
 	revokeTimeout   time.Duration
 	maxCredTTL      time.Duration
-	enrichSpans     bool
-	audit           auditSettings
+	records         []audit.CallOption // what and how the guard records (records.go)
 	now             func() time.Time
 	argsKey         []byte
 	err             error
@@ -152,7 +151,7 @@ func WithMaxCredentialTTL(d time.Duration) Option {
 // execute_tool span under it.
 func WithEnrichFrameworkSpans() Option {
 	return optionFunc(func(c *config) error {
-		c.enrichSpans = true
+		c.records = append(c.records, audit.WithEnrichedSpans())
 		return nil
 	})
 }

@@ -8,7 +8,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/ztagent/ztagent/audit"
 	"github.com/ztagent/ztagent/toolguard"
 )
 
@@ -63,4 +66,53 @@ func TestGuardEnrichesFrameworkToolSpan(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, n)
+}
+
+// One trace whatever the wiring: a turn started on the guard's tracer is the
+// parent of the calls it proposes and their proposed_by link; one started on
+// the global provider (which records nothing here) leaves the calls
+// unlinked, and the guard says so on the span and in its Stats instead of
+// silently.
+func TestTurnAndGuardShareOneTrace(t *testing.T) {
+	f := newFixture(t)
+	fetch := wrap(t, f.guard, fetchTool, (&probe{}).fn)
+	actx, agent := f.guard.StartAgent(context.Background(), audit.Agent{Name: "support"})
+	ctx, turn := f.guard.StartTurn(actx, audit.Turn{Model: "m", Number: 1})
+	turn.Proposed("call_1", "fetch")
+	_, err := fetch(toolguard.WithCall(ctx, "call_1"), DocArgs{URL: "https://docs.example.com/"})
+	require.NoError(t, err)
+	turn.End()
+	agent.End()
+	chat, tool := spanNamed(t, f, "chat m"), spanNamed(t, f, "execute_tool fetch")
+	require.Equal(t, spanNamed(t, f, "invoke_agent support").SpanContext().SpanID(), tool.Parent().SpanID())
+	require.Equal(t, chat.SpanContext().TraceID(), tool.SpanContext().TraceID())
+	require.Len(t, tool.Links(), 1)
+	require.Equal(t, chat.SpanContext(), tool.Links()[0].SpanContext)
+	require.Equal(t, chat.SpanContext().SpanID().String(), f.sink.last(t).ProposedBySpan)
+	require.Zero(t, f.guard.Stats().UnlinkedCalls)
+
+	ctx, lost := audit.StartTurn(context.Background(), audit.Turn{Model: "global", Number: 2}) // no global provider set
+	lost.Proposed("call_2", "fetch")
+	_, err = fetch(toolguard.WithCall(ctx, "call_2"), DocArgs{URL: "https://docs.example.com/"})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, f.guard.Stats().UnlinkedCalls)
+	var unlinked sdktrace.ReadOnlySpan
+	for _, s := range f.spans.Ended() {
+		if s.Name() == "execute_tool fetch" && len(s.Links()) == 0 {
+			unlinked = s
+		}
+	}
+	require.NotNil(t, unlinked)
+	require.Contains(t, unlinked.Attributes(), attribute.String("ztagent.link.missing", "turn_not_recorded"))
+}
+
+func spanNamed(t *testing.T, f *fixture, name string) sdktrace.ReadOnlySpan {
+	t.Helper()
+	for _, s := range f.spans.Ended() {
+		if s.Name() == name {
+			return s
+		}
+	}
+	require.Failf(t, "no span", "%q", name)
+	return nil
 }

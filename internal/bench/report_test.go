@@ -82,7 +82,7 @@ func TestBenchReport(t *testing.T) {
 		vFloor:    {name: "floor: bare tool call", call: r.floor},
 		vSpan:     {name: "one OTel SDK span, same attributes", call: r.span},
 		vSpanLate: {name: "the span, its learnt attributes set before End", call: r.spanLate},
-		vToolSpan: {name: "the guard's execute_tool span alone (audit.ToolSpan)", call: r.toolSpan},
+		vToolSpan: {name: "the guard's action path alone (audit.Call: span and record)", call: r.toolSpan},
 		vSpanRec:  {name: "the span and a decision record", call: r.spanRecord},
 		vOpa:      {name: "bare OPA PreparedEvalQuery.Eval", call: r.opaEval},
 		vMiss:     {name: "guard, cache miss, task credential", call: r.guardMiss},
@@ -260,7 +260,7 @@ func report(t *testing.T, vs variants, procs int) {
 	for _, s := range []struct {
 		name string
 		r    row
-	}{{"its learnt attributes set before End", spanLate}, {"the guard's execute_tool span alone", toolSpan}, {"the span and a decision record, no guard", spanRec}} {
+	}{{"its learnt attributes set before End", spanLate}, {"the guard's action path alone (audit.Call)", toolSpan}, {"the span and a decision record, no guard", spanRec}} {
 		fmt.Fprintf(&b, "| (for scale: %s) | %.2f ×, p50 %.2f × | |\n", s.name, s.r.ns/span.ns, s.r.p50/span.p50)
 	}
 	fmt.Fprintf(&b, "| guard hot path ≤ span + 12 allocs | span + %.1f | %s |\n", hot.allocs-span.allocs, check(hot.allocs-span.allocs <= 12))

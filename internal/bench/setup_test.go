@@ -105,8 +105,8 @@ type rig struct {
 	spanName  string
 	spanAttrs []attribute.KeyValue
 	spanStart int // how many of spanAttrs the span started with
-	tools     *audit.Tracer
-	spanID    *audit.SpanIdentity
+	calls     *audit.CallRecorder
+	identity  audit.Identity
 	record    audit.Record
 	records   *audit.JSONLines
 }
@@ -172,8 +172,9 @@ func newRig(tb testing.TB) *rig {
 		}
 	}
 	r.spanStart = rec.attrs
-	r.tools = audit.NewTracer(r.tp)
-	r.spanID = audit.NewSpanIdentity(r.record.Subject, r.record.SVIDSerial, time.Now().Add(time.Hour))
+	r.calls, err = audit.NewCallRecorder(audit.NewTracer(r.tp), r.records)
+	must(tb, err)
+	r.identity = audit.Identity{SPIFFEID: r.record.Subject, Serial: r.record.SVIDSerial, NotAfter: time.Now().Add(time.Hour)}
 	if r.spanName == "" || capture.in == nil {
 		tb.Fatal("bench: the probe call made no execute_tool span or no decision")
 	}
@@ -311,18 +312,21 @@ func (r *rig) spanLate(int) error {
 	return nil
 }
 
-// toolSpan: the guard's own execute_tool span on the hot path, through the
-// audit package alone (audit.ToolSpan: start, the cached verdict, the reused
-// credential, end), with the values of the captured record.
+// toolSpan: the guard's own action path on the hot path, through the audit
+// package alone (audit.Call: the execute_tool span and the decision record,
+// with the cached verdict and the reused credential), with the values of the
+// captured record, the record written as a JSON line to io.Discard.
 func (r *rig) toolSpan(int) error {
 	rec := &r.record
-	_, s := r.tools.StartToolCall(context.Background(), audit.ToolCall{
-		Name: rec.Tool, CallID: rec.CallID, Effect: rec.Effect, Risk: rec.Risk, ArgsDigest: rec.ArgsDigest, Identity: r.spanID,
+	ctx := context.Background()
+	_, c := r.calls.Start(ctx, audit.CallStart{
+		Tool: rec.Tool, CallID: rec.CallID, Effect: rec.Effect, Risk: rec.Risk, ArgsDigest: rec.ArgsDigest,
+		Identity: &r.identity,
 	})
-	s.DecisionCached(audit.Verdict{Allow: rec.Allow, Code: rec.Code, PolicyID: rec.PolicyID, PolicyRevision: rec.PolicyRevision})
-	s.CredentialReused(rec.CredentialID)
-	s.End(audit.Outcome{Status: audit.StatusOK})
-	return nil
+	c.Destinations(rec.Destinations)
+	c.Decided(audit.Verdict{Allow: rec.Allow, Code: rec.Code, PolicyID: rec.PolicyID, PolicyRevision: rec.PolicyRevision}, true)
+	c.CredentialIssued(audit.Credential{ID: rec.CredentialID, Audience: rec.CredentialAudience, Reused: true})
+	return c.End(ctx, audit.Outcome{Status: audit.StatusOK})
 }
 
 // spanRecord: the span above and the guarded call's decision record, as a

@@ -38,9 +38,10 @@ func TestStrictAuditRecordsBeforeRunning(t *testing.T) {
 	require.Len(t, recs, 2)
 	require.Equal(t, audit.StatusAuthorized, recs[0].Outcome)
 	require.True(t, recs[0].Allow)
-	require.Empty(t, recs[0].CredentialID, "written before the credential exists")
+	require.NotEmpty(t, recs[0].CredentialID, "written last before the tool runs, credential and all")
+	require.Equal(t, recs[0].CallID, recs[1].CallID)
 	require.Equal(t, "ok", recs[1].Outcome)
-	require.NotEmpty(t, recs[1].CredentialID)
+	require.Equal(t, recs[0].CredentialID, recs[1].CredentialID)
 	require.Nil(t, recs[1].Args, "no values by default")
 }
 
@@ -55,8 +56,28 @@ func TestStrictAuditDeniesWhenRecordLost(t *testing.T) {
 	require.EqualValues(t, 2, f.guard.Stats().SinkFailures)
 	last := sink.last(t)
 	require.Equal(t, "denied", last.Outcome)
+	require.False(t, last.Allow)
 	require.Equal(t, toolguard.CodeAuditUnavailable, last.Code)
-	require.Empty(t, last.CredentialID)
+	require.NotEmpty(t, last.CredentialID)
+	revoked, err := f.minter.Revoked(context.Background(), last.CredentialID)
+	require.NoError(t, err)
+	require.True(t, revoked, "the credential of a call that will not run is revoked")
+}
+
+// A call denied after approval (here: no credential) never has an
+// "authorized" record: in strict mode, "authorized" without a final record
+// means the tool ran and the final record was lost.
+func TestStrictAuditNoAuthorizedRecordForACallThatDidNotRun(t *testing.T) {
+	base := newFixture(t)
+	f := newFixture(t, toolguard.WithStrictAudit(), toolguard.WithDecider(redactingDecider(true)),
+		toolguard.WithIssuer(&faultyIssuer{Issuer: base.minter, issueErr: errors.New("hsm offline")}))
+	var p probe
+	fetch := wrap(t, f.guard, fetchTool, p.fn)
+	_, err := fetch(context.Background(), DocArgs{URL: "https://docs.example.com/a"})
+	requireDenied(t, err, toolguard.CodeCredentialFailed)
+	recs := f.sink.all()
+	require.Len(t, recs, 1)
+	require.Equal(t, "denied", recs[0].Outcome)
 }
 
 func TestLenientAuditCountsAndRuns(t *testing.T) {

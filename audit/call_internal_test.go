@@ -1,4 +1,4 @@
-package toolguard
+package audit
 
 import (
 	"regexp"
@@ -7,7 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Ids the guard makes up are unique and keep their documented shape.
+// Ids made up for calls that had none are unique and keep their
+// documented shape.
 func TestNewCallIDUniqueAndShaped(t *testing.T) {
 	shape := regexp.MustCompile(`^ztagent_[0-9a-f]{16}$`)
 	seen := make(map[string]bool)
