@@ -93,7 +93,7 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string, outDir 
 	}
 
 	fmt.Fprintf(out, "agent identity: %s\n\n", idDesc)
-	rows := runAgent(ctx, audit.NewTracer(tp), script(tb, dataDir), records, out)
+	rows := runAgent(ctx, g, tb, script(dataDir), records)
 	printRows(out, rows)
 
 	st := g.Stats()

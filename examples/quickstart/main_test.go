@@ -63,6 +63,13 @@ func TestQuickstartScenario(t *testing.T) {
 	}
 	require.Contains(t, text, "8 calls, 5 denied")
 	require.Contains(t, text, "lost records: 0")
+	// Each row shows the argument the decision turned on.
+	for call, arg := range map[string]string{
+		"call_3": "url=https://evil.example/collect", "call_4": "to=archive@evil.example",
+		"call_5": "path=data/../../etc/passwd", "call_7": "to=bob@example.com",
+	} {
+		require.Regexp(t, regexp.MustCompile(`(?m)^\d\s+`+call+`\s.*\s`+regexp.QuoteMeta(arg)), text, "argument of %s", call)
+	}
 
 	// Every call, allowed or denied, has a decision record; none holds a token.
 	raw, err := os.ReadFile(filepath.Join(dir, "ztagent-quickstart-records.jsonl"))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+
+	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/ztagent/ztagent/creds"
 	"github.com/ztagent/ztagent/toolguard"
@@ -41,17 +44,63 @@ type ExportArgs struct {
 	Dest string `json:"dest"`
 }
 
-// toolbox holds the wrapped tools and the fake world they act on.
+// toolbox holds the guarded tools, by the name the model calls them, and
+// the fake world they act on.
 type toolbox struct {
-	readFile     func(context.Context, ReadFileArgs) (string, error)
-	fetchURL     func(context.Context, FetchArgs) (string, error)
-	sendEmail    func(context.Context, EmailArgs) (string, error)
-	deleteRecord func(context.Context, DeleteArgs) (string, error)
-	exportData   func(context.Context, ExportArgs) (string, error)
+	tools   map[string]guardedTool
+	dataDir string
 
 	mu      sync.Mutex
 	outbox  []string
 	records map[string]bool
+}
+
+// guardedTool is a tool as the agent loop calls it: raw JSON arguments in,
+// as a model API delivers them.
+type guardedTool struct {
+	call func(context.Context, json.RawMessage) (json.RawMessage, error)
+	key  string // the argument that says where the call goes, shown in the table
+}
+
+// jsonTool wraps a typed tool for the raw JSON arguments a model proposes.
+// The guard validates them against the JSON Schema of A and refuses keys a
+// JSON decoder could read two ways; fn gets A decoded, by encoding/json,
+// from exactly the JSON the policy judged.
+func jsonTool[A any](g *toolguard.Guard, tool toolguard.Tool, key string, fn func(context.Context, A) (string, error)) (guardedTool, error) {
+	schema, err := jsonschema.For[A](nil)
+	if err != nil {
+		return guardedTool{}, err
+	}
+	if tool.InputSchema, err = json.Marshal(schema); err != nil {
+		return guardedTool{}, err
+	}
+	call, err := toolguard.WrapJSON(g, tool, func(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+		var a A
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return nil, err
+		}
+		out, err := fn(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(out)
+	})
+	return guardedTool{call: call, key: key}, err
+}
+
+// shown is the argument of c the table shows: where the call goes. Paths
+// are shown under the data directory, whose name is long and temporary.
+func (tb *toolbox) shown(c toolCall) string {
+	var args map[string]any
+	_ = json.Unmarshal(c.args, &args)
+	v, ok := args[tb.tools[c.name].key].(string)
+	if !ok {
+		return "-"
+	}
+	if rel, ok := strings.CutPrefix(v, tb.dataDir+"/"); ok {
+		v = "data/" + rel
+	}
+	return tb.tools[c.name].key + "=" + v
 }
 
 func newToolbox(g *toolguard.Guard, dataDir string) (*toolbox, error) {
@@ -63,7 +112,7 @@ func newToolbox(g *toolguard.Guard, dataDir string) (*toolbox, error) {
 	// origin; toolguard.Transport lets requests reach only the hosts the
 	// decision granted and carries the trace context.
 	web := &http.Client{Transport: creds.Transport(toolguard.Transport(fakeWeb{}))}
-	tb := &toolbox{records: map[string]bool{"rec-17": true, "rec-18": true}}
+	tb := &toolbox{records: map[string]bool{"rec-17": true, "rec-18": true}, dataDir: dataDir}
 
 	readFile := func(_ context.Context, a ReadFileArgs) (string, error) {
 		// os.Root keeps the open inside dataDir even through symlinks.
@@ -101,32 +150,36 @@ func newToolbox(g *toolguard.Guard, dataDir string) (*toolbox, error) {
 	exportData := func(context.Context, ExportArgs) (string, error) { return "exported", nil }
 
 	var errs error
-	wrap := func(err error) { errs = errors.Join(errs, err) }
-	tb.readFile, err = toolguard.Wrap(g, toolguard.Tool{
+	add := func(name string, t guardedTool, err error) {
+		tb.tools[name] = t
+		errs = errors.Join(errs, err)
+	}
+	tb.tools = map[string]guardedTool{}
+	t, err := jsonTool(g, toolguard.Tool{
 		Name: "read_file", Effect: toolguard.Read,
 		Destinations: []toolguard.Dest{toolguard.PathArg("path", dataDir)},
-	}, readFile)
-	wrap(err)
-	tb.fetchURL, err = toolguard.Wrap(g, toolguard.Tool{
+	}, "path", readFile)
+	add("read_file", t, err)
+	t, err = jsonTool(g, toolguard.Tool{
 		Name: "fetch_url", Effect: toolguard.Read,
 		Destinations: []toolguard.Dest{toolguard.URLArg("url")},
 		OutputTaint:  []string{"untrusted:web"},
-	}, fetchURL)
-	wrap(err)
-	tb.sendEmail, err = toolguard.Wrap(g, toolguard.Tool{
+	}, "url", fetchURL)
+	add("fetch_url", t, err)
+	t, err = jsonTool(g, toolguard.Tool{
 		Name: "send_email", Effect: toolguard.Write,
 		Destinations: []toolguard.Dest{toolguard.EmailArg("to")},
-	}, sendEmail)
-	wrap(err)
-	tb.deleteRecord, err = toolguard.Wrap(g, toolguard.Tool{
+	}, "to", sendEmail)
+	add("send_email", t, err)
+	t, err = jsonTool(g, toolguard.Tool{
 		Name: "delete_record", Effect: toolguard.Destructive, Risk: toolguard.High,
-	}, deleteRecord)
-	wrap(err)
-	tb.exportData, err = toolguard.Wrap(g, toolguard.Tool{
+	}, "id", deleteRecord)
+	add("delete_record", t, err)
+	t, err = jsonTool(g, toolguard.Tool{
 		Name: "export_contacts", Effect: toolguard.External,
 		Destinations: []toolguard.Dest{toolguard.URLArg("dest")},
-	}, exportData)
-	wrap(err)
+	}, "dest", exportData)
+	add("export_contacts", t, err)
 	return tb, errs
 }
 
