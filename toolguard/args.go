@@ -2,7 +2,6 @@ package toolguard
 
 import (
 	"bytes"
-	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/ztagent/ztagent/authz"
+	"github.com/ztagent/ztagent/internal/jsonshape"
 )
 
 // frozen is the authorized copy of a call's arguments: the canonical JSON the
@@ -216,13 +216,7 @@ func roundTripSafe(t reflect.Type) bool {
 	return roundTripSafeSeen(t, map[reflect.Type]bool{})
 }
 
-var (
-	jsonMarshalerType   = reflect.TypeFor[json.Marshaler]()
-	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
-	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
-	jsonNumberType      = reflect.TypeFor[json.Number]()
-)
+var jsonNumberType = reflect.TypeFor[json.Number]()
 
 func roundTripSafeSeen(t reflect.Type, seen map[reflect.Type]bool) bool {
 	if ok, done := seen[t]; done {
@@ -235,13 +229,8 @@ func roundTripSafeSeen(t reflect.Type, seen map[reflect.Type]bool) bool {
 }
 
 func roundTripSafeType(t reflect.Type, seen map[reflect.Type]bool) bool {
-	if t == jsonNumberType {
+	if t == jsonNumberType || jsonshape.OwnJSON(t) {
 		return false
-	}
-	for _, i := range [...]reflect.Type{jsonMarshalerType, jsonUnmarshalerType, textMarshalerType, textUnmarshalerType} {
-		if t.Implements(i) || reflect.PointerTo(t).Implements(i) {
-			return false
-		}
 	}
 	switch t.Kind() {
 	case reflect.Bool, reflect.String,

@@ -74,22 +74,14 @@ func of(t reflect.Type, seen map[reflect.Type]*Shape) *Shape {
 	if s, ok := seen[t]; ok {
 		return s
 	}
-	implements := func(is ...reflect.Type) bool {
-		for _, i := range is {
-			if t.Implements(i) || reflect.PointerTo(t).Implements(i) {
-				return true
-			}
-		}
-		return false
-	}
 	switch {
 	case t == rawMessageType:
 		return &Shape{Kind: Raw}
 	case t == timeType:
 		return &Shape{Kind: String, What: "string (an RFC 3339 time)"}
-	case implements(jsonMarshalerType, jsonUnmarshalerType):
+	case implementsAny(t, jsonMarshalerType, jsonUnmarshalerType):
 		return &Shape{Kind: Custom} // it may read and write anything
-	case implements(textMarshalerType, textUnmarshalerType):
+	case implementsAny(t, textMarshalerType, textUnmarshalerType):
 		return &Shape{Kind: String, What: "string"}
 	}
 	switch t.Kind() {
@@ -132,6 +124,22 @@ func of(t reflect.Type, seen map[reflect.Type]*Shape) *Shape {
 	default: // channels, functions, complex numbers: encoding/json refuses them
 		return &Shape{Kind: Custom}
 	}
+}
+
+// OwnJSON reports whether t, or a pointer to it, has its own JSON or text
+// marshaling or unmarshaling: code, not encoding/json's rules, then decides
+// what a value of t encodes as and reads.
+func OwnJSON(t reflect.Type) bool {
+	return implementsAny(t, jsonMarshalerType, jsonUnmarshalerType, textMarshalerType, textUnmarshalerType)
+}
+
+func implementsAny(t reflect.Type, is ...reflect.Type) bool {
+	for _, i := range is {
+		if t.Implements(i) || reflect.PointerTo(t).Implements(i) {
+			return true
+		}
+	}
+	return false
 }
 
 // field is a candidate for a JSON key of a struct: the depth of embedding
