@@ -11,6 +11,7 @@ import (
 
 	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/internal/jsonshape"
+	"github.com/ztagent/ztagent/toolguard/egress"
 )
 
 // frozen is the authorized copy of a call's arguments: the canonical JSON the
@@ -43,7 +44,7 @@ type derivedDests struct {
 type derivation struct {
 	dests     []authz.Destination
 	described []string
-	files     []fileGrant
+	files     []egress.File
 }
 
 // destinations derives what the tool's declarations find in the arguments;

@@ -98,23 +98,6 @@ func TestFreezeValueLosslessMatchesFullCheck(t *testing.T) {
 	}
 }
 
-// The granted-host memo gives what canonicalHost gives, on every call.
-func TestHostMemo(t *testing.T) {
-	var m hostMemo
-	for range 2 {
-		for _, h := range []string{"Docs.Example.com.", "0x7f.1", "[::1]", "bücher.example", "", "a%2eb", "exa mple.com"} {
-			want, err := canonicalHost(h)
-			got, ok := m.canonical(h)
-			require.Equal(t, err == nil, ok, h)
-			require.Equal(t, want, got, h)
-			var nilMemo *hostMemo
-			got, ok = nilMemo.canonical(h)
-			require.Equal(t, err == nil, ok, h)
-			require.Equal(t, want, got, h)
-		}
-	}
-}
-
 // Nothing but JSON whitespace may follow the arguments.
 func TestFreezeJSONRefusesTrailingData(t *testing.T) {
 	for _, in := range []string{`{} x`, `{} {}`, "{}\v", `{}]`, `1 2`, "{}\u00a0"} {

@@ -13,6 +13,7 @@ import (
 	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/creds"
 	"github.com/ztagent/ztagent/identity"
+	"github.com/ztagent/ztagent/toolguard/egress"
 )
 
 // call is one guarded tool call on its way through the steps of the path.
@@ -33,7 +34,7 @@ type call struct {
 	shared    bool // cred belongs to the task, not to this call
 	denied    *DeniedError
 	reasons   [2]audit.Reason // room for the verdict's usual reasons
-	files     []fileGrant     // the path destinations with their roots, shared
+	files     []egress.File   // the path destinations with their roots, shared
 }
 
 // do runs the path of one tool call. argsErr is a failure to freeze the
@@ -337,9 +338,9 @@ func (c *call) issue(ctx context.Context) *DeniedError {
 // the tool returns, fails or panics; a panic continues after the cleanup.
 func (c *call) execute(ctx context.Context, run func(context.Context) error) (err error) {
 	returned := false
-	tctx, grant := withGrant(creds.NewContext(ctx, c.cred), &c.g.hosts, c.dec.Egress, c.files)
+	tctx, grant := egress.WithGrant(creds.NewContext(ctx, c.cred), c.dec.Egress.Hosts, c.dec.Egress.AllowPrivate, c.files)
 	defer func() {
-		grant.ended.Store(true) // first: nothing reaches out on a revoked credential
+		grant.End() // first: nothing reaches out on a revoked credential
 		c.revoke(ctx)
 		if s := taintSet(ctx); s != nil {
 			s.Add(c.tool.OutputTaint...)

@@ -34,7 +34,6 @@ type Guard struct {
 	revoker         *revoker
 	shared          sync.Map                 // *sharedCred → struct{}: task credentials to refresh
 	who             atomic.Pointer[svidInfo] // the last SVID seen, as recorded
-	hosts           hostMemo                 // canonical forms of granted hosts
 	digests         *argsDigester            // names arguments (WithArgsDigestKey)
 
 	cancel    context.CancelFunc

@@ -216,7 +216,7 @@ func checkOneReadingProperty(t *testing.T, data []byte) {
 		readStrings(v.Elem(), path, &read)
 		want := make([]authz.Destination, 0, len(read))
 		for _, s := range read {
-			dst, err := canonicalURL(s)
+			dst, err := urlDestination(s)
 			require.NoError(t, err, "%s: the guard allowed %s, but the tool reads %q, which it never judged (type %v)", variant.name, raw, s, typ)
 			want = append(want, dst)
 		}

@@ -1,13 +1,14 @@
-package toolguard
+package egress
 
 import (
 	"net/netip"
 )
 
-// Address ranges a granted host name must not lead to unless the decision
-// says so (authz.Egress.AllowPrivate): the agent's own machine, its networks
-// and the special-purpose ranges of the IANA registries. A name that resolves
-// into them is the DNS rebinding and internal-SSRF case.
+// Address ranges a granted host name must not lead to unless the grant
+// allows private addresses (a decision's egress.allow_private): the agent's
+// own machine, its networks and the special-purpose ranges of the IANA
+// registries. A name that resolves into them is the DNS rebinding and
+// internal-SSRF case.
 var privateRanges = prefixes(
 	"0.0.0.0/8",       // "this network"; 0.0.0.0 reaches the local host
 	"10.0.0.0/8",      // RFC 1918
@@ -38,7 +39,7 @@ var privateRanges = prefixes(
 
 // Cloud instance metadata and credential services hand out the host's or
 // the workload's credentials, and user data that often holds more: the
-// classic SSRF prize. They are refused even with AllowPrivate, and even
+// classic SSRF prize. They are refused even with allowPrivate, and even
 // where the address is public (Azure's WireServer), unless the decision
 // granted the address itself as a host. Each is named by the platform that
 // documents it.
@@ -176,8 +177,8 @@ func addrClass(a netip.Addr) (class string, metadata bool) {
 // An address the decision granted literally (as a host) is allowed: the
 // policy judged that very address. Otherwise a public address is allowed, a
 // metadata endpoint never, and any other non-public address only with
-// AllowPrivate.
-func (e *egress) checkAddr(a netip.Addr) error {
+// allowPrivate.
+func (e *Grant) checkAddr(a netip.Addr) error {
 	a = a.Unmap().WithZone("")
 	if e.granted(a.String()) {
 		return nil

@@ -1,119 +1,16 @@
-package toolguard
+package egress
 
 import (
-	"context"
 	"crypto/tls"
-	"errors"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/netip"
 	"net/url"
-	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/ztagent/ztagent/audit"
-	"github.com/ztagent/ztagent/authz"
 )
-
-type egressKey struct{}
-
-// egress is what the decision granted to one call: the hosts it may reach
-// (canonical, as canonicalHost writes them), whether granted names may
-// resolve to private addresses, and the file paths it may open.
-type egress struct {
-	hosts        []string
-	allowPrivate bool
-	files        []fileGrant
-	ended        atomic.Bool // the call returned: the grant serves nothing any more
-}
-
-func (e *egress) granted(host string) bool { return slices.Contains(e.hosts, host) }
-
-// withGrant puts the decision's grant into the tool's context. Hosts are
-// canonicalized like destinations, so "Docs.Example.com." and "0x7f.1" in a
-// policy compare as the transport and dialer see them; a host that cannot be
-// canonicalized can never match and is dropped.
-func withGrant(ctx context.Context, memo *hostMemo, eg authz.Egress, files []fileGrant) (context.Context, *egress) {
-	e := &egress{allowPrivate: eg.AllowPrivate, hosts: make([]string, 0, len(eg.Hosts))}
-	for _, s := range eg.Hosts {
-		if h, ok := memo.canonical(s); ok {
-			e.hosts = append(e.hosts, h)
-		}
-	}
-	e.files = files
-	return context.WithValue(ctx, egressKey{}, e), e
-}
-
-// hostMemo remembers canonicalHost of the hosts decisions grant: a policy
-// grants the same few hosts call after call, and canonicalHost is a pure
-// function of its argument. Only successes are kept, up to maxMemoHosts; past
-// that, hosts are canonicalized per call. A nil memo canonicalizes every time.
-type hostMemo struct {
-	m sync.Map // granted host → canonical host
-	n atomic.Int64
-}
-
-const maxMemoHosts = 4096
-
-func (m *hostMemo) canonical(s string) (string, bool) {
-	if m != nil {
-		if h, ok := m.m.Load(s); ok {
-			return h.(string), true
-		}
-	}
-	h, err := canonicalHost(s)
-	if err != nil {
-		return "", false
-	}
-	if m != nil && m.n.Load() < maxMemoHosts {
-		if _, loaded := m.m.LoadOrStore(s, h); !loaded {
-			m.n.Add(1)
-		}
-	}
-	return h, true
-}
-
-var (
-	errNoCall    = errors.New("not within a guarded call")
-	errCallEnded = errors.New("the guarded call has returned")
-)
-
-// egressFrom is the grant of the guarded call running under ctx. A grant
-// ends when its call returns (execute): a goroutine or a context the tool
-// leaves behind opens no file, sends no request and gets no connection, new
-// or pooled, after that. A request already under way (a body still being
-// sent) is not cut off.
-func egressFrom(ctx context.Context) (*egress, error) {
-	e, _ := ctx.Value(egressKey{}).(*egress)
-	if e == nil {
-		return nil, errNoCall
-	}
-	if err := e.live(); err != nil {
-		return nil, err
-	}
-	return e, nil
-}
-
-// live is errCallEnded once the grant's call has returned.
-func (e *egress) live() error {
-	if e.ended.Load() {
-		return errCallEnded
-	}
-	return nil
-}
-
-// AllowedHosts returns the hosts the decision granted to the call running
-// under ctx. Outside a guarded call, or once it has returned, it returns
-// none, and ok is false.
-func AllowedHosts(ctx context.Context) (hosts []string, ok bool) {
-	e, err := egressFrom(ctx)
-	if err != nil {
-		return nil, false
-	}
-	return slices.Clone(e.hosts), true
-}
 
 // Transport returns an http.RoundTripper that lets a request through only to
 // a host the decision granted to the call in the request's context; a
@@ -126,7 +23,7 @@ func AllowedHosts(ctx context.Context) (hosts []string, ok bool) {
 // any notation, IDNA, trailing dot). The address actually connected is
 // checked too, after DNS, so a granted name that resolves — or rebinds — to a
 // loopback, private, link-local or metadata address is refused unless the
-// decision allows it (authz.Egress.AllowPrivate).
+// grant allows private addresses (a decision's egress.allow_private).
 //
 // A nil base means a transport like http.DefaultTransport whose dialer is
 // Dialer() — the address is checked before the connection is made — and
@@ -163,7 +60,7 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	e, err := egressFrom(req.Context())
+	e, err := grantFrom(req.Context())
 	if err != nil {
 		return refuse(refused("toolguard: egress to %s refused: request %w", req.URL.Host, err))
 	}
@@ -173,7 +70,7 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.User != nil {
 		return refuse(refused("toolguard: egress refused: URL carries userinfo"))
 	}
-	host, err := canonicalHost(req.URL.Hostname())
+	host, err := CanonicalHost(req.URL.Hostname())
 	if err != nil {
 		return refuse(refused("toolguard: egress refused: %w", err))
 	}
@@ -190,7 +87,7 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if hh, _, err := net.SplitHostPort(h); err == nil {
 			h = hh
 		}
-		if ch, err := canonicalHost(h); err != nil || !e.granted(ch) {
+		if ch, err := CanonicalHost(h); err != nil || !e.granted(ch) {
 			return refuse(refused("toolguard: egress refused: Host header %q is not granted to this call", req.Host))
 		}
 	}
@@ -302,7 +199,7 @@ func effectivePort(u *url.URL) string {
 // checkConn checks the address a connection reached. A connection whose
 // peer is not an IP address (a unix socket, a test pipe) carries no
 // address to judge and passes.
-func (e *egress) checkConn(addr net.Addr) error {
+func (e *Grant) checkConn(addr net.Addr) error {
 	if addr == nil {
 		return nil
 	}

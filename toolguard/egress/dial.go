@@ -1,4 +1,4 @@
-package toolguard
+package egress
 
 import (
 	"context"
@@ -24,7 +24,7 @@ func Dialer() *net.Dialer {
 // with Transport, or check AllowedHosts yourself. Its refusals match
 // ErrEgressDenied.
 func DialControl(ctx context.Context, network, address string, _ syscall.RawConn) error {
-	e, err := egressFrom(ctx)
+	e, err := grantFrom(ctx)
 	if err != nil {
 		return refused("toolguard: dial %s refused: %w", address, err)
 	}

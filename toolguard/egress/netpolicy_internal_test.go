@@ -1,4 +1,4 @@
-package toolguard
+package egress
 
 import (
 	"net/netip"
@@ -55,7 +55,7 @@ func reachingForms(a netip.Addr) []netip.Addr {
 // itself reaches one.
 func TestMetadataEndpointsRefusedEvenWhenPrivateAllowed(t *testing.T) {
 	require.Len(t, metadataAddrs, len(metadataEndpoints), "every endpoint of the map is tested here")
-	closed, private := &egress{}, &egress{allowPrivate: true}
+	closed, private := &Grant{}, &Grant{allowPrivate: true}
 	require.NoError(t, private.checkAddr(netip.MustParseAddr("10.0.0.1")), "private addresses are allowed here")
 	require.ErrorIs(t, closed.checkAddr(netip.MustParseAddr("10.0.0.1")), ErrEgressDenied, "and only here")
 	for _, ep := range metadataEndpoints {
@@ -66,13 +66,13 @@ func TestMetadataEndpointsRefusedEvenWhenPrivateAllowed(t *testing.T) {
 				class, metadata := addrClass(f)
 				require.True(t, metadata, f)
 				require.Contains(t, class, ep.platform, f)
-				for _, e := range []*egress{closed, private} {
+				for _, e := range []*Grant{closed, private} {
 					err := e.checkAddr(f)
 					require.ErrorIs(t, err, ErrEgressDenied, f)
 					require.ErrorContains(t, err, ep.platform, f)
 				}
 			}
-			granted := &egress{hosts: []string{a.String()}}
+			granted := &Grant{hosts: []string{a.String()}}
 			require.NoError(t, granted.checkAddr(a), "granted by address")
 		})
 	}
@@ -83,7 +83,7 @@ func TestMetadataEndpointsRefusedEvenWhenPrivateAllowed(t *testing.T) {
 // endpoint at any of them is refused even with allow_private, and other
 // addresses there stay merely special-purpose.
 func TestLocalNAT64EmbeddedMetadataIsRefused(t *testing.T) {
-	private := &egress{allowPrivate: true}
+	private := &Grant{allowPrivate: true}
 	for _, s := range []string{
 		"64:ff9b:1:a9fe:a9:fe00::",   // /48: 169.254 | u | 169.254
 		"64:ff9b:1:a9:fe:a9fe::",     // /56
@@ -106,7 +106,7 @@ func TestLocalNAT64EmbeddedMetadataIsRefused(t *testing.T) {
 // A public endpoint is refused as that one address: its neighbours stay
 // public addresses, reached without allow_private.
 func TestPublicMetadataEndpointIsExact(t *testing.T) {
-	closed := &egress{}
+	closed := &Grant{}
 	for _, s := range []string{"168.63.129.15", "168.63.129.17", "::ffff:168.63.129.17"} {
 		a := netip.MustParseAddr(s)
 		class, metadata := addrClass(a)

@@ -1,4 +1,4 @@
-package toolguard
+package egress
 
 import (
 	"errors"
@@ -25,7 +25,10 @@ func (r *refusal) Unwrap() error        { return r.err }
 func (r *refusal) Is(target error) bool { return target == ErrEgressDenied }
 
 // refused is fmt.Errorf for a refusal by the grant: every refusal site
-// builds its error here, so none of them can forget the sentinel.
+// builds its error here, so none of them can forget the sentinel. The
+// messages of this package begin "toolguard: ", not "egress: ": they are
+// the texts these refusals had when the package was part of toolguard, and
+// callers match on them.
 func refused(format string, a ...any) error {
 	return &refusal{err: fmt.Errorf(format, a...)}
 }

@@ -1,4 +1,4 @@
-package toolguard
+package egress
 
 import (
 	"context"
@@ -63,8 +63,8 @@ func TestConnectionAfterTheCallReturnedIsRefused(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
 	defer srv.Close()
-	e := &egress{hosts: []string{"127.0.0.1"}}
-	ctx := context.WithValue(context.Background(), egressKey{}, e)
+	e := &Grant{hosts: []string{"127.0.0.1"}}
+	ctx := context.WithValue(context.Background(), grantKey{}, e)
 	base := &http.Transport{}
 	defer base.CloseIdleConnections()
 	rt := Transport(roundTripper(func(r *http.Request) (*http.Response, error) {

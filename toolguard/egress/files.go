@@ -1,4 +1,4 @@
-package toolguard
+package egress
 
 import (
 	"context"
@@ -7,19 +7,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 )
 
-// fileGrant is one authorized path destination and the declared root it
-// was derived and checked under.
-type fileGrant struct{ root, path string }
-
 // OpenFile opens name for the guarded call running under ctx, as
-// os.OpenFile would, but only if name is one of the call's authorized path
-// destinations (declared with PathArg) or lies below one, and only through
-// os.Root at the declared root: ".." and symlinks that leave the root fail
-// at open time, so a symlink swapped in after the decision does not escape.
+// os.OpenFile would, but only if name is one of the files of the call's
+// grant (its authorized path destinations, declared with toolguard.PathArg)
+// or lies below one, and only through os.Root at the root the file was
+// resolved under: ".." and symlinks that leave the root fail at open time,
+// so a symlink swapped in after the decision does not escape.
 // A path with a symlink in it below the root is refused, before the file is
 // opened and again after, with a check that the file opened is the one the
 // path names: the policy judged the path, not where a symlink leads. A
@@ -30,11 +25,14 @@ type fileGrant struct{ root, path string }
 // refusal matches ErrEgressDenied; an error from opening a path the call
 // may open (it does not exist) does not.
 func OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (*os.File, error) {
-	e, err := egressFrom(ctx)
+	e, err := grantFrom(ctx)
 	if err != nil {
 		return nil, refused("toolguard: open %s refused: %w", name, err)
 	}
 	for _, g := range e.files {
+		if g == (File{}) {
+			continue // the zero File names no root: it grants nothing
+		}
 		full, rel, err := lexicalPath(g.root, name)
 		if err != nil || !within(g.path, full) {
 			continue
@@ -113,16 +111,4 @@ func ReadFile(ctx context.Context, name string) ([]byte, error) {
 	}
 	b, err := io.ReadAll(f)
 	return b, errors.Join(err, f.Close())
-}
-
-// within reports whether p is dir or below it, comparing whole elements.
-func within(dir, p string) bool {
-	_, ok := relWithin(dir, p)
-	return ok
-}
-
-// relWithin is p relative to dir, if p is dir or below it.
-func relWithin(dir, p string) (string, bool) {
-	rel, err := filepath.Rel(dir, p)
-	return rel, err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
