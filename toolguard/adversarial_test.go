@@ -23,6 +23,7 @@ import (
 	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/creds"
 	"github.com/ztagent/ztagent/toolguard"
+	"github.com/ztagent/ztagent/toolguard/egress"
 )
 
 // adversarialCase is one line of testdata/adversarial/corpus.jsonl.
@@ -202,7 +203,7 @@ func runSwapCase(t *testing.T, c adversarialCase) {
 		if err := os.Symlink(filepath.Join(base, "secret"), target); err != nil {
 			return nil, err
 		}
-		b, err := toolguard.ReadFile(ctx, a.Path)
+		b, err := egress.ReadFile(ctx, a.Path)
 		read = b
 		return nil, err
 	})
@@ -237,7 +238,7 @@ func port(t *testing.T, srv *httptest.Server) string {
 }
 
 // resolverDialer resolves the names in hosts (name → "ip") in process — no
-// real DNS — and dials through toolguard.Dialer when guarded is true.
+// real DNS — and dials through egress.Dialer when guarded is true.
 func resolverDialer(hosts map[string]string, guarded bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		h, p, err := net.SplitHostPort(addr)
@@ -250,7 +251,7 @@ func resolverDialer(hosts map[string]string, guarded bool) func(ctx context.Cont
 			return nil, fmt.Errorf("test resolver: no such host %s", h)
 		}
 		if guarded {
-			return toolguard.Dialer().DialContext(ctx, network, addr)
+			return egress.Dialer().DialContext(ctx, network, addr)
 		}
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
@@ -292,14 +293,14 @@ func runRedirectCase(t *testing.T, c adversarialCase) {
 		"docs.example.com": "127.0.0.1", "internal.example": "127.0.0.1", "docs.example.com.evil.example": "127.0.0.1",
 	}, true)}
 	t.Cleanup(base.CloseIdleConnections)
-	client := &http.Client{Transport: toolguard.Transport(base)}
+	client := &http.Client{Transport: egress.Transport(base)}
 	err := fetchWith(t, grantingDecider(true, "docs.example.com"), client, "http://docs.example.com:"+port(t, front)+"/start")
 	require.ErrorContains(t, err, "toolguard: egress")
 	require.Zero(t, hits.Load(), "the redirect target was reached")
 }
 
 // runRebindCase: the granted name resolves, at dial time, to the case's
-// address (the victim's port). guarded dials through toolguard.Dialer;
+// address (the victim's port). guarded dials through egress.Dialer;
 // otherwise the base transport has its own dialer and the connection is
 // checked before the request is written.
 func runRebindCase(allowPrivate, guarded bool) func(t *testing.T, c adversarialCase) {
@@ -307,7 +308,7 @@ func runRebindCase(allowPrivate, guarded bool) func(t *testing.T, c adversarialC
 		vic, hits := victim(t)
 		base := &http.Transport{DialContext: resolverDialer(map[string]string{"docs.example.com": c.Input}, guarded)}
 		t.Cleanup(base.CloseIdleConnections)
-		client := &http.Client{Transport: toolguard.Transport(base), Timeout: 5 * time.Second}
+		client := &http.Client{Transport: egress.Transport(base), Timeout: 5 * time.Second}
 		err := fetchWith(t, grantingDecider(allowPrivate, "docs.example.com"), client, "http://docs.example.com:"+port(t, vic)+"/")
 		require.ErrorContains(t, err, "toolguard: egress")
 		require.Zero(t, hits.Load(), "the rebound address was reached")

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztagent/ztagent/toolguard"
+	"github.com/ztagent/ztagent/toolguard/egress"
 )
 
 // TestArgumentsHaveOneReading: arguments a tool decoding with encoding/json
@@ -261,7 +262,7 @@ func TestFixedURLIsJudgedAndGranted(t *testing.T) {
 	fixed := func(raw string) (func(context.Context, DocArgs) (string, error), error) {
 		return toolguard.Wrap(f.guard, toolguard.Tool{Name: "fetch", Effect: toolguard.Read, Destinations: []toolguard.Dest{toolguard.FixedURL(raw)}},
 			func(ctx context.Context, _ DocArgs) (string, error) {
-				hosts, _ = toolguard.AllowedHosts(ctx)
+				hosts, _ = egress.AllowedHosts(ctx)
 				return "", nil
 			})
 	}

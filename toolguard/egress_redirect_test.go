@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/ztagent/ztagent/toolguard"
+	"github.com/ztagent/ztagent/toolguard/egress"
 )
 
 // A redirect that keeps the port of the request the tool made passes the
@@ -37,7 +37,7 @@ func TestEgressRedirectToAnUngrantedHostOnTheSamePort(t *testing.T) {
 		"docs.example.com": "127.0.0.1", "internal.example": "127.0.0.1",
 	}, true)}
 	t.Cleanup(base.CloseIdleConnections)
-	client := &http.Client{Transport: toolguard.Transport(base)}
+	client := &http.Client{Transport: egress.Transport(base)}
 	start := "http://docs.example.com:" + port(t, front) + "/start"
 
 	err := fetchWith(t, grantingDecider(true, "docs.example.com"), client, start)

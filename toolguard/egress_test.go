@@ -15,6 +15,7 @@ import (
 
 	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/toolguard"
+	"github.com/ztagent/ztagent/toolguard/egress"
 )
 
 // The controls of the adversarial corpus: what the corpus refuses is
@@ -28,7 +29,7 @@ func TestEgressAllowsWhatTheDecisionGrants(t *testing.T) {
 	// base transport of one's own.
 	for _, guarded := range []bool{true, false} {
 		base := &http.Transport{DialContext: resolverDialer(map[string]string{"docs.example.com": "127.0.0.1"}, guarded)}
-		client := &http.Client{Transport: toolguard.Transport(base)}
+		client := &http.Client{Transport: egress.Transport(base)}
 		require.NoError(t, fetchWith(t, grantingDecider(true, "docs.example.com"), client, target))
 		base.CloseIdleConnections()
 	}
@@ -47,13 +48,13 @@ func TestEgressAllowsWhatTheDecisionGrants(t *testing.T) {
 	defer both.Close()
 	base := &http.Transport{DialContext: resolverDialer(map[string]string{"docs.example.com": "127.0.0.1", "api.example.com": "127.0.0.1"}, true)}
 	defer base.CloseIdleConnections()
-	client := &http.Client{Transport: toolguard.Transport(base)}
+	client := &http.Client{Transport: egress.Transport(base)}
 	require.NoError(t, fetchWith(t, grantingDecider(true, "docs.example.com", "API.Example.COM."), client, "http://docs.example.com:"+port(t, both)+"/"))
 	require.EqualValues(t, 3, hits.Load())
 
 	// An IP literal the decision granted is reached without allow_private:
 	// the policy judged that very address.
-	client = &http.Client{Transport: toolguard.Transport(&http.Transport{DialContext: toolguard.Dialer().DialContext})}
+	client = &http.Client{Transport: egress.Transport(&http.Transport{DialContext: egress.Dialer().DialContext})}
 	require.NoError(t, fetchWith(t, grantingDecider(false, "127.0.0.1"), client, vic.URL))
 	require.EqualValues(t, 4, hits.Load())
 	// ... and in any notation.
@@ -64,7 +65,7 @@ func TestEgressAllowsWhatTheDecisionGrants(t *testing.T) {
 func TestEgressRefusesHostHeaderAndNonHTTP(t *testing.T) {
 	vic, hits := victim(t)
 	f := newFixture(t, toolguard.WithDecider(grantingDecider(false, "127.0.0.1")))
-	client := &http.Client{Transport: toolguard.Transport(vic.Client().Transport)}
+	client := &http.Client{Transport: egress.Transport(vic.Client().Transport)}
 	fn, err := toolguard.Wrap(f.guard, toolguard.Tool{Name: "fetch", Effect: toolguard.Read}, func(ctx context.Context, _ DocArgs) (string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, vic.URL, nil)
 		if err != nil {
@@ -82,7 +83,7 @@ func TestEgressRefusesHostHeaderAndNonHTTP(t *testing.T) {
 
 func TestDialControlOutsideAGuardedCall(t *testing.T) {
 	vic, hits := victim(t)
-	_, err := toolguard.Dialer().DialContext(context.Background(), "tcp", vic.Listener.Addr().String())
+	_, err := egress.Dialer().DialContext(context.Background(), "tcp", vic.Listener.Addr().String())
 	require.ErrorContains(t, err, "not within a guarded call")
 	require.Zero(t, hits.Load())
 }
@@ -92,7 +93,7 @@ func TestDialControlOutsideAGuardedCall(t *testing.T) {
 // refused at dial time.
 func TestDefaultTransportDialsThroughDialControl(t *testing.T) {
 	vic, hits := victim(t)
-	client := &http.Client{Transport: toolguard.Transport(nil), Timeout: 10 * time.Second}
+	client := &http.Client{Transport: egress.Transport(nil), Timeout: 10 * time.Second}
 	err := fetchWith(t, grantingDecider(false, "localhost"), client, "http://localhost:"+port(t, vic)+"/")
 	require.ErrorContains(t, err, "toolguard: egress")
 	require.Zero(t, hits.Load())
@@ -120,10 +121,10 @@ func TestOpenFileOnlyThroughTheGrantedRoot(t *testing.T) {
 	fn, err := toolguard.WrapJSON(f.guard, readDocTool(root), func(ctx context.Context, args json.RawMessage) (json.RawMessage, error) {
 		var a struct{ Path string }
 		require.NoError(t, json.Unmarshal(args, &a))
-		b, err := toolguard.ReadFile(ctx, a.Path)
+		b, err := egress.ReadFile(ctx, a.Path)
 		got = b
 		for _, other := range []string{"notes/../../secret", filepath.Join(base, "secret"), filepath.Join(base, "data2", "loot.md"), "leak", "inner/secret"} {
-			_, err := toolguard.ReadFile(ctx, other)
+			_, err := egress.ReadFile(ctx, other)
 			errs = append(errs, err)
 		}
 		return nil, err
@@ -137,7 +138,7 @@ func TestOpenFileOnlyThroughTheGrantedRoot(t *testing.T) {
 	}
 	// A directory grant covers what is below it, still through os.Root.
 	fn, err = toolguard.WrapJSON(f.guard, readDocTool(root), func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
-		b, err := toolguard.ReadFile(ctx, "notes/a.txt")
+		b, err := egress.ReadFile(ctx, "notes/a.txt")
 		got = b
 		return nil, err
 	})
@@ -146,7 +147,7 @@ func TestOpenFileOnlyThroughTheGrantedRoot(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "ok", string(got))
 
-	_, err = toolguard.ReadFile(context.Background(), filepath.Join(root, "notes", "a.txt"))
+	_, err = egress.ReadFile(context.Background(), filepath.Join(root, "notes", "a.txt"))
 	require.ErrorContains(t, err, "not within a guarded call")
 	_, err = os.Stat(filepath.Join(root, "notes", "a.txt"))
 	require.NoError(t, err)
@@ -224,7 +225,7 @@ func TestOpenFileUsesTheRootThatDerivedThePath(t *testing.T) {
 	var afterErr error
 	fn, err := toolguard.WrapJSON(f.guard, tool, func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
 		var err error
-		if before, err = toolguard.ReadFile(ctx, target); err != nil {
+		if before, err = egress.ReadFile(ctx, target); err != nil {
 			return nil, err
 		}
 		// Swapped after the decision: now a symlink to the outer root's secret.
@@ -234,7 +235,7 @@ func TestOpenFileUsesTheRootThatDerivedThePath(t *testing.T) {
 		if err := os.Symlink(filepath.Join("..", "secret"), target); err != nil {
 			return nil, err
 		}
-		after, afterErr = toolguard.ReadFile(ctx, target)
+		after, afterErr = egress.ReadFile(ctx, target)
 		return nil, nil
 	})
 	require.NoError(t, err)
@@ -260,10 +261,10 @@ func TestGrantEndsWithTheCall(t *testing.T) {
 	}) (int, error) {
 		kept = ctx
 		// During the call, everything granted works.
-		if _, ok := toolguard.AllowedHosts(ctx); !ok {
+		if _, ok := egress.AllowedHosts(ctx); !ok {
 			t.Error("no grant during the call")
 		}
-		if _, err := toolguard.ReadFile(ctx, a.Path); err != nil {
+		if _, err := egress.ReadFile(ctx, a.Path); err != nil {
 			t.Error(err)
 		}
 		return 0, nil
@@ -274,17 +275,17 @@ func TestGrantEndsWithTheCall(t *testing.T) {
 	}{Path: "a.txt"})
 	require.NoError(t, err)
 
-	hosts, ok := toolguard.AllowedHosts(kept)
+	hosts, ok := egress.AllowedHosts(kept)
 	require.False(t, ok)
 	require.Empty(t, hosts)
 	req, err := http.NewRequestWithContext(kept, http.MethodGet, vic.URL, nil)
 	require.NoError(t, err)
-	_, err = (&http.Client{Transport: toolguard.Transport(nil)}).Do(req)
+	_, err = (&http.Client{Transport: egress.Transport(nil)}).Do(req)
 	require.ErrorContains(t, err, "the guarded call has returned")
 	require.Zero(t, hits.Load())
-	_, err = toolguard.ReadFile(kept, "a.txt")
+	_, err = egress.ReadFile(kept, "a.txt")
 	require.ErrorContains(t, err, "the guarded call has returned")
-	require.ErrorContains(t, toolguard.DialControl(kept, "tcp", "127.0.0.1:80", nil), "the guarded call has returned")
+	require.ErrorContains(t, egress.DialControl(kept, "tcp", "127.0.0.1:80", nil), "the guarded call has returned")
 }
 
 // A path authorized while it was a plain file, replaced by a symlink to
@@ -304,7 +305,7 @@ func TestOpenFileRefusesASymlinkSwappedInInsideTheRoot(t *testing.T) {
 	fn, err := toolguard.WrapJSON(f.guard, readDocTool(root), func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
 		require.NoError(t, os.Remove(report))
 		require.NoError(t, os.Symlink(filepath.Join("..", "private", "secret"), report))
-		read, readErr = toolguard.ReadFile(ctx, "public/report.txt")
+		read, readErr = egress.ReadFile(ctx, "public/report.txt")
 		return nil, nil
 	})
 	require.NoError(t, err)
@@ -329,7 +330,7 @@ func TestEgressRedirectKeepsThePort(t *testing.T) {
 		http.Redirect(w, r, to, http.StatusFound)
 	}))
 	defer front.Close()
-	client := &http.Client{Transport: toolguard.Transport(&http.Transport{DialContext: toolguard.Dialer().DialContext})}
+	client := &http.Client{Transport: egress.Transport(&http.Transport{DialContext: egress.Dialer().DialContext})}
 	decider := grantingDecider(false, "127.0.0.1")
 
 	to = internal.URL + "/"
@@ -346,8 +347,8 @@ func TestEgressRedirectKeepsThePort(t *testing.T) {
 	}))
 	defer tls.Close()
 	base := tls.Client().Transport.(*http.Transport).Clone()
-	base.DialContext = toolguard.Dialer().DialContext
-	err = fetchWith(t, decider, &http.Client{Transport: toolguard.Transport(base)}, tls.URL+"/")
+	base.DialContext = egress.Dialer().DialContext
+	err = fetchWith(t, decider, &http.Client{Transport: egress.Transport(base)}, tls.URL+"/")
 	require.ErrorContains(t, err, "from https to http")
 	require.Zero(t, sameHits.Load())
 }
@@ -366,7 +367,7 @@ func TestEgressRedirectCheckedWithAnyBase(t *testing.T) {
 		h.Set("Location", "http://127.0.0.1:6379/")
 		return &http.Response{StatusCode: http.StatusFound, Header: h, Body: http.NoBody}, nil
 	})
-	err := fetchWith(t, grantingDecider(false, "127.0.0.1"), &http.Client{Transport: toolguard.Transport(base)}, "http://127.0.0.1:8080/")
+	err := fetchWith(t, grantingDecider(false, "127.0.0.1"), &http.Client{Transport: egress.Transport(base)}, "http://127.0.0.1:8080/")
 	require.ErrorContains(t, err, "a redirect to port 6379")
 	require.Equal(t, []string{"127.0.0.1:8080"}, reached)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/ztagent/ztagent/audit"
 	"github.com/ztagent/ztagent/identity"
 	"github.com/ztagent/ztagent/toolguard"
+	"github.com/ztagent/ztagent/toolguard/egress"
 )
 
 // exampleGuard grants fetch and send_email to the agent, with example.com
@@ -86,7 +87,7 @@ func ExampleFixedURL() {
 		City string `json:"city"`
 	}
 	forecast := func(ctx context.Context, a forecastArgs) (string, error) {
-		hosts, _ := toolguard.AllowedHosts(ctx)
+		hosts, _ := egress.AllowedHosts(ctx)
 		return fmt.Sprintf("forecast for %s from %v", a.City, hosts), nil
 	}
 	fetch, err := toolguard.Wrap(g, toolguard.Tool{

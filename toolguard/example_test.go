@@ -11,6 +11,7 @@ import (
 	"github.com/ztagent/ztagent/creds"
 	"github.com/ztagent/ztagent/identity"
 	"github.com/ztagent/ztagent/toolguard"
+	"github.com/ztagent/ztagent/toolguard/egress"
 )
 
 type SendArgs struct {
@@ -108,12 +109,13 @@ type FetchArgs struct {
 	URL string `json:"url"`
 }
 
-// The decision says where a call's own traffic may go. Here the policy lets
-// fetch reach example.com; the tool, steered by a page it read, also asks
-// for another host, and that request is refused before it is sent. The call
-// itself was allowed, so the error is no DeniedError, but errors.Is
-// recognizes the refusal through the http.Client's *url.Error.
-func ExampleErrEgressDenied() {
+// The decision says where a call's own traffic may go, and the tool's
+// client enforces it with egress.Transport. Here the policy lets fetch reach
+// example.com; the tool, steered by a page it read, also asks for another
+// host, and that request is refused before it is sent. The call itself was
+// allowed, so the error is no DeniedError, but errors.Is recognizes the
+// refusal through the http.Client's *url.Error.
+func Example_egress() {
 	ctx := context.Background()
 	id, _ := identity.NewDevSource(ctx, identity.WithWorkloadPath("/agent/support"))
 	defer id.Close()
@@ -129,7 +131,7 @@ func ExampleErrEgressDenied() {
 	}
 	defer g.Close(ctx)
 
-	client := &http.Client{Transport: toolguard.Transport(nil)}
+	client := &http.Client{Transport: egress.Transport(nil)}
 	fetch, err := toolguard.Wrap(g, toolguard.Tool{
 		Name: "fetch", Effect: toolguard.Read,
 		Destinations: []toolguard.Dest{toolguard.URLArg("url")},
@@ -152,7 +154,7 @@ func ExampleErrEgressDenied() {
 
 	_, err = fetch(ctx, FetchArgs{URL: "https://example.com/"})
 	var denied *toolguard.DeniedError
-	fmt.Println("refused:", errors.Is(err, toolguard.ErrEgressDenied))
+	fmt.Println("refused:", errors.Is(err, egress.ErrEgressDenied))
 	fmt.Println("call denied:", errors.As(err, &denied))
 	// Output:
 	// refused: true

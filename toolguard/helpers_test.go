@@ -22,6 +22,7 @@ import (
 	"github.com/ztagent/ztagent/identity"
 	"github.com/ztagent/ztagent/internal/fakeclock"
 	"github.com/ztagent/ztagent/toolguard"
+	"github.com/ztagent/ztagent/toolguard/egress"
 )
 
 const agentID = "spiffe://ztagent.dev/agent/test"
@@ -161,7 +162,7 @@ func (p *probe) fn(ctx context.Context, a DocArgs) (string, error) {
 	p.ran.Add(1)
 	p.cred, _ = creds.FromContext(ctx)
 	p.args = a
-	p.hosts, p.granted = toolguard.AllowedHosts(ctx)
+	p.hosts, p.granted = egress.AllowedHosts(ctx)
 	return "done", nil
 }
 

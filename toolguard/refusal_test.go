@@ -13,6 +13,7 @@ import (
 
 	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/toolguard"
+	"github.com/ztagent/ztagent/toolguard/egress"
 )
 
 type pathArgs struct {
@@ -66,12 +67,12 @@ func TestEveryRefusalIsErrEgressDenied(t *testing.T) {
 		http.Redirect(w, r, vic.URL+"/", http.StatusFound) // another port of the granted host
 	}))
 	t.Cleanup(front.Close)
-	guarded := &http.Transport{DialContext: toolguard.Dialer().DialContext}
+	guarded := &http.Transport{DialContext: egress.Dialer().DialContext}
 	rebound := &http.Transport{DialContext: resolverDialer(map[string]string{"docs.example.com": "127.0.0.1"}, false)}
 	t.Cleanup(guarded.CloseIdleConnections)
 	t.Cleanup(rebound.CloseIdleConnections)
-	client := &http.Client{Transport: toolguard.Transport(guarded)}
-	ownDialer := &http.Client{Transport: toolguard.Transport(rebound)}
+	client := &http.Client{Transport: egress.Transport(guarded)}
+	ownDialer := &http.Client{Transport: egress.Transport(rebound)}
 
 	for _, tc := range []struct {
 		name  string
@@ -92,32 +93,32 @@ func TestEveryRefusalIsErrEgressDenied(t *testing.T) {
 		{"redirect hop to another port", []string{"127.0.0.1"},
 			get(client, front.URL+"/"), "a redirect to port " + port(t, vic)},
 		{"dial to a private address", []string{"docs.example.com"},
-			func(ctx context.Context) error { return toolguard.DialControl(ctx, "tcp", "127.0.0.1:80", nil) },
+			func(ctx context.Context) error { return egress.DialControl(ctx, "tcp", "127.0.0.1:80", nil) },
 			"egress to 127.0.0.1 refused: loopback address"},
 		{"dial to something not an address", []string{"docs.example.com"},
-			func(ctx context.Context) error { return toolguard.DialControl(ctx, "tcp", "docs.example.com:80", nil) },
+			func(ctx context.Context) error { return egress.DialControl(ctx, "tcp", "docs.example.com:80", nil) },
 			"not an IP address and port"},
 		{"dial through Dialer", []string{"docs.example.com"},
 			func(ctx context.Context) error {
-				_, err := toolguard.Dialer().DialContext(ctx, "tcp", vic.Listener.Addr().String())
+				_, err := egress.Dialer().DialContext(ctx, "tcp", vic.Listener.Addr().String())
 				return err
 			}, "loopback address"},
 		{"connection checked after rebinding", []string{"docs.example.com"},
 			get(ownDialer, "http://docs.example.com:"+port(t, vic)+"/"), "egress to 127.0.0.1 refused: loopback address"},
 		{"open outside the grant", nil,
 			func(ctx context.Context) error {
-				_, err := toolguard.ReadFile(ctx, filepath.Join(filepath.Dir(root), "secret"))
+				_, err := egress.ReadFile(ctx, filepath.Join(filepath.Dir(root), "secret"))
 				return err
 			}, "not a path authorized for this call"},
 		{"open through a symlink", nil,
 			func(ctx context.Context) error {
-				_, err := toolguard.ReadFile(ctx, "alias/a.txt")
+				_, err := egress.ReadFile(ctx, "alias/a.txt")
 				return err
 			}, "goes through a symlink"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := inGrantedCall(t, grantingDecider(false, tc.hosts...), root, tc.run)
-			require.ErrorIs(t, err, toolguard.ErrEgressDenied)
+			require.ErrorIs(t, err, egress.ErrEgressDenied)
 			require.ErrorContains(t, err, tc.text)
 		})
 	}
@@ -130,7 +131,7 @@ func TestEveryRefusalIsErrEgressDenied(t *testing.T) {
 func TestRefusalsOutsideAndAfterTheCall(t *testing.T) {
 	_, root := pathTree(t)
 	vic, hits := victim(t)
-	client := &http.Client{Transport: toolguard.Transport(nil)}
+	client := &http.Client{Transport: egress.Transport(nil)}
 	kept, _ := inGrantedCall(t, grantingDecider(true, "127.0.0.1"), root, func(context.Context) error { return nil })
 	for name, ctx := range map[string]context.Context{
 		"not within a guarded call":     context.Background(),
@@ -139,13 +140,13 @@ func TestRefusalsOutsideAndAfterTheCall(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			for what, err := range map[string]error{
 				"request": get(client, vic.URL)(ctx),
-				"dial":    toolguard.DialControl(ctx, "tcp", vic.Listener.Addr().String(), nil),
+				"dial":    egress.DialControl(ctx, "tcp", vic.Listener.Addr().String(), nil),
 				"open": func() error {
-					_, err := toolguard.ReadFile(ctx, filepath.Join(root, "notes", "a.txt"))
+					_, err := egress.ReadFile(ctx, filepath.Join(root, "notes", "a.txt"))
 					return err
 				}(),
 			} {
-				require.ErrorIs(t, err, toolguard.ErrEgressDenied, what)
+				require.ErrorIs(t, err, egress.ErrEgressDenied, what)
 				require.ErrorContains(t, err, name, what)
 			}
 		})
@@ -163,16 +164,16 @@ func TestFailuresOfWhatWasGrantedAreNotRefusals(t *testing.T) {
 	require.NoError(t, l.Close())
 
 	_, err = inGrantedCall(t, grantingDecider(false), root, func(ctx context.Context) error {
-		_, err := toolguard.ReadFile(ctx, "notes/missing.txt")
+		_, err := egress.ReadFile(ctx, "notes/missing.txt")
 		return err
 	})
 	require.ErrorIs(t, err, fs.ErrNotExist)
-	require.NotErrorIs(t, err, toolguard.ErrEgressDenied)
+	require.NotErrorIs(t, err, egress.ErrEgressDenied)
 
 	_, err = inGrantedCall(t, grantingDecider(false, "127.0.0.1"), root, func(ctx context.Context) error {
-		_, err := toolguard.Dialer().DialContext(ctx, "tcp", closed)
+		_, err := egress.Dialer().DialContext(ctx, "tcp", closed)
 		return err
 	})
 	require.Error(t, err, "nothing listens there")
-	require.NotErrorIs(t, err, toolguard.ErrEgressDenied)
+	require.NotErrorIs(t, err, egress.ErrEgressDenied)
 }

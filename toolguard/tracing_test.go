@@ -13,6 +13,7 @@ import (
 
 	"github.com/ztagent/ztagent/audit"
 	"github.com/ztagent/ztagent/toolguard"
+	"github.com/ztagent/ztagent/toolguard/egress"
 )
 
 // A tool backend in another process joins the caller's trace: the egress
@@ -23,7 +24,7 @@ func TestTransportPropagatesTraceContext(t *testing.T) {
 		got = r.Header.Get("traceparent")
 	}))
 	defer srv.Close()
-	client := &http.Client{Transport: toolguard.Transport(srv.Client().Transport)}
+	client := &http.Client{Transport: egress.Transport(srv.Client().Transport)}
 	f := newFixture(t, toolguard.WithDecider(grantingDecider(false, "127.0.0.1")))
 	fetch, err := toolguard.Wrap(f.guard, toolguard.Tool{Name: "fetch", Effect: toolguard.Read}, func(ctx context.Context, _ DocArgs) (string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztagent/ztagent/toolguard"
+	"github.com/ztagent/ztagent/toolguard/egress"
 )
 
 func TestWrapRejectsBadDeclarations(t *testing.T) {
@@ -100,7 +101,7 @@ func TestTransportLimitsEgressToGrantedHosts(t *testing.T) {
 		http.Redirect(w, r, "http://127.0.0.2:1/elsewhere", http.StatusFound)
 	}))
 	defer srv.Close()
-	client := &http.Client{Transport: toolguard.Transport(srv.Client().Transport)}
+	client := &http.Client{Transport: egress.Transport(srv.Client().Transport)}
 
 	// Outside a guarded call nothing goes out.
 	req, err := http.NewRequest(http.MethodGet, srv.URL, nil)

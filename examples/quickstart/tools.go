@@ -15,6 +15,7 @@ import (
 
 	"github.com/ztagent/ztagent/creds"
 	"github.com/ztagent/ztagent/toolguard"
+	"github.com/ztagent/ztagent/toolguard/egress"
 )
 
 // The tools below are what an agent developer writes: plain functions. They
@@ -109,9 +110,9 @@ func newToolbox(g *toolguard.Guard, dataDir string) (*toolbox, error) {
 		return nil, err
 	}
 	// creds.Transport attaches the call's credential only to its audience's
-	// origin; toolguard.Transport lets requests reach only the hosts the
+	// origin; egress.Transport lets requests reach only the hosts the
 	// decision granted and carries the trace context.
-	web := &http.Client{Transport: creds.Transport(toolguard.Transport(fakeWeb{}))}
+	web := &http.Client{Transport: creds.Transport(egress.Transport(fakeWeb{}))}
 	tb := &toolbox{records: map[string]bool{"rec-17": true, "rec-18": true}, dataDir: dataDir}
 
 	readFile := func(_ context.Context, a ReadFileArgs) (string, error) {
