@@ -24,7 +24,8 @@
 //  5. asks the Approver when the decision requires approval, bound to the args digest;
 //  6. mints a short-lived credential scoped by the decision (package creds);
 //  7. runs the tool with the frozen copy of the arguments, the credential in its
-//     context (creds.FromContext) and the granted egress hosts (AllowedHosts, Transport);
+//     context (creds.FromContext) and the decision's egress grant, which the
+//     tool's HTTP client, dialer and file opens enforce (package egress);
 //  8. revokes the credential when the tool returns, fails or panics;
 //  9. ends the span and writes a decision record to the audit.Sink, allowed or denied.
 //

@@ -15,7 +15,8 @@ import (
 // Wrap guards fn. The returned function authorizes every call on its own
 // before fn runs; fn receives a frozen copy of the arguments that were
 // authorized, rebuilt from their canonical JSON, and its context carries the
-// call's credential (creds.FromContext) and granted egress (AllowedHosts).
+// call's credential (creds.FromContext) and its egress grant, which the
+// tool's requests, dials and file opens go through (package egress).
 //
 // Only what A marshals to JSON is authorized, so only that reaches fn:
 // unexported fields arrive zeroed. A type whose JSON changes in a round trip
