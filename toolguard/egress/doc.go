@@ -48,6 +48,12 @@
 // the ones the guard derives a call's destinations with, so the policy and
 // these checks compare one spelling of every host and path.
 //
+// Transport(nil) pools its connections across calls, so one client serves
+// every call; a grant is checked again on each connection reused. An idle
+// connection keeps goroutines of net/http until it times out:
+// [CloseIdleConnections] (or the client's own CloseIdleConnections) closes
+// them, as a test that checks for leaked goroutines needs before it ends.
+//
 // The checks hold only for what goes through this package: a tool that
 // builds its own client without [Transport], or opens files with package os,
 // is not limited by it. It keeps honest code within the decision whatever

@@ -33,6 +33,10 @@ import (
 // the connection itself. It also sends the W3C traceparent of the call, so a
 // tool backend in another process joins the same trace. Its refusals match
 // ErrEgressDenied.
+//
+// Every transport with a nil base shares one pool of connections, which
+// CloseIdleConnections empties; an http.Client's CloseIdleConnections
+// reaches the pool of its transport's base, this one or your own.
 func Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = guardedBase()
@@ -41,8 +45,10 @@ func Transport(base http.RoundTripper) http.RoundTripper {
 }
 
 // guardedBase is shared so that connections are pooled across calls; each
-// reuse is checked again against the call that reuses it (GotConn).
-var guardedBase = sync.OnceValue(func() http.RoundTripper {
+// reuse is checked again against the call that reuses it (GotConn). One
+// transport per Transport(nil) would pool nothing for a tool that builds
+// its client per call, and leave each one's idle connections behind.
+var guardedBase = sync.OnceValue(func() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
 	t.DialContext = Dialer().DialContext
@@ -51,7 +57,23 @@ var guardedBase = sync.OnceValue(func() http.RoundTripper {
 	return t
 })
 
+// CloseIdleConnections closes the connections Transport(nil) keeps open
+// for reuse. net/http holds each with two goroutines until it is closed or
+// its idle timeout (90 s) ends, so a test that checks for leaked goroutines
+// (goleak), or a program shutting down cleanly, calls it first. Connections
+// in use are left alone, and the transports keep working: the next request
+// opens a new connection.
+func CloseIdleConnections() { guardedBase().CloseIdleConnections() }
+
 type egressTransport struct{ base http.RoundTripper }
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// base's pool, as it would without this wrapper.
+func (t *egressTransport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
 
 func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	refuse := func(err error) (*http.Response, error) {
