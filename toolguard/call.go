@@ -338,7 +338,8 @@ func (c *call) issue(ctx context.Context) *DeniedError {
 // the tool returns, fails or panics; a panic continues after the cleanup.
 func (c *call) execute(ctx context.Context, run func(context.Context) error) (err error) {
 	returned := false
-	tctx, grant := egress.WithGrant(creds.NewContext(ctx, c.cred), c.dec.Egress.Hosts, c.dec.Egress.AllowPrivate, c.files)
+	tctx := context.WithValue(creds.NewContext(ctx, c.cred), runningKey, &c.id)
+	tctx, grant := egress.WithGrant(tctx, c.dec.Egress.Hosts, c.dec.Egress.AllowPrivate, c.files)
 	defer func() {
 		grant.End() // first: nothing reaches out on a revoked credential
 		c.revoke(ctx)

@@ -12,6 +12,7 @@ type ctxKey int
 
 const (
 	callKey ctxKey = iota
+	runningKey
 	principalKey
 	taskKey
 	taintKey
@@ -27,6 +28,18 @@ func WithCall(ctx context.Context, callID string) context.Context {
 func callID(ctx context.Context) string {
 	id, _ := ctx.Value(callKey).(string)
 	return id
+}
+
+// CallID is the id of the guarded call whose tool is running under ctx, as
+// its span, decision record and credential name it: the id the model gave
+// (WithCall), bounded, or the one the guard made up for a call that had
+// none. Outside a guarded tool, ok is false.
+func CallID(ctx context.Context) (id string, ok bool) {
+	p, ok := ctx.Value(runningKey).(*string) // a pointer: boxing a string would allocate per call
+	if !ok {
+		return "", false
+	}
+	return *p, true
 }
 
 // Principal is on whose behalf the agent acts.

@@ -56,3 +56,25 @@ func TestSharedTaskCredentialKeepsTheDecisionsTTL(t *testing.T) {
 	ttl = 300
 	require.Equal(t, long.ID, call().ID, "the 300 s one is still shared by the calls granted 300 s")
 }
+
+// A tool reads the id of its own call from its context: the model's, or
+// the one the guard made up; outside a guarded call there is none.
+func TestToolReadsItsCallID(t *testing.T) {
+	f := newFixture(t)
+	var got []string
+	fn := wrap(t, f.guard, fetchTool, func(ctx context.Context, _ DocArgs) (string, error) {
+		id, ok := toolguard.CallID(ctx)
+		require.True(t, ok)
+		got = append(got, id)
+		return "", nil
+	})
+	_, err := fn(toolguard.WithCall(context.Background(), "call_9"), DocArgs{URL: "https://docs.example.com/"})
+	require.NoError(t, err)
+	_, err = fn(context.Background(), DocArgs{URL: "https://docs.example.com/"})
+	require.NoError(t, err)
+	require.Equal(t, "call_9", got[0])
+	require.Regexp(t, `^ztagent_[0-9a-f]{16}$`, got[1])
+	require.Equal(t, got[1], f.sink.last(t).CallID, "the id the record names")
+	_, ok := toolguard.CallID(toolguard.WithCall(context.Background(), "call_9"))
+	require.False(t, ok, "not inside a guarded call")
+}
