@@ -161,6 +161,64 @@ func TestDefaultPolicyOnRealisticInputs(t *testing.T) {
 	}
 }
 
+// A denial names the agent and the entry of the data it was looked up in,
+// and tells an agent with no entry at all from one whose entry lacks the
+// tool or host: the first is usually grants written for another identity.
+func TestDefaultPolicyDenialsNameTheAgent(t *testing.T) {
+	t.Parallel()
+	e := quickstartEngine(t)
+	const other = "spiffe://ztagent.dev/agent/default"
+	tests := []struct {
+		name    string
+		edit    func(in *authz.Input)
+		reasons []authz.Reason
+	}{
+		{
+			name: "tool missing from the agent's entry",
+			edit: func(in *authz.Input) { in.Tool.Name = "shell" },
+			reasons: []authz.Reason{{Code: "tool_not_granted",
+				Message: `tool "shell" is not granted to agent "` + quickstartAgent + `": it is not in data.agents["` + quickstartAgent + `"].tools`}},
+		},
+		{
+			name: "agent with no entry",
+			edit: func(in *authz.Input) { in.Subject.SPIFFEID = other },
+			reasons: []authz.Reason{{Code: "tool_not_granted",
+				Message: `tool "read_file" is not granted: no grants for agent "` + other + `" in data.agents`}},
+		},
+		{
+			name: "host missing from the agent's entry",
+			edit: func(in *authz.Input) {
+				in.Tool = authz.Tool{Name: "fetch_url", Effect: "read", Risk: "low"}
+				in.Call.Destinations = []authz.Destination{{Kind: "url", Scheme: "https", Host: "evil.example", Port: 443}}
+			},
+			reasons: []authz.Reason{{Code: "destination_not_allowed",
+				Message: `destination host "evil.example" is not allowed for agent "` + quickstartAgent + `": it is not in data.agents["` + quickstartAgent + `"].hosts`}},
+		},
+		{
+			name: "host for an agent with no entry",
+			edit: func(in *authz.Input) {
+				in.Subject.SPIFFEID = other
+				in.Call.Destinations = []authz.Destination{{Kind: "url", Scheme: "https", Host: "docs.example.com", Port: 443}}
+			},
+			reasons: []authz.Reason{
+				{Code: "tool_not_granted", Message: `tool "read_file" is not granted: no grants for agent "` + other + `" in data.agents`},
+				{Code: "destination_not_allowed", Message: `destination host "docs.example.com" is not allowed: no grants for agent "` + other + `" in data.agents`},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			in := readInput()
+			tc.edit(in)
+			d, err := e.Decide(context.Background(), in)
+			require.NoError(t, err)
+			require.False(t, d.Allow)
+			require.Equal(t, tc.reasons, d.Reasons)
+		})
+	}
+}
+
 // A zero Input (nil slices everywhere) is a valid, denied request, not an
 // evaluation error: nil slices reach the policy as empty arrays.
 func TestDefaultPolicyZeroInput(t *testing.T) {

@@ -166,8 +166,11 @@
 //
 // On deny, reasons lists the deny codes; on allow, the approval codes, or
 // "allowed"; most fundamental first, in the order of the table, so the first
-// reason is the one a caller should act on. Approval rules never deny: approval.reason joins their codes and
-// the guard asks a human. The credential's audience is "https://<host>" of the
+// reason is the one a caller should act on. The messages of tool_not_granted
+// and destination_not_allowed name the agent's SPIFFE ID and where its grants
+// were looked up (data.agents["<id>"].tools or .hosts), or say that
+// data.agents has no entry for that ID at all. Approval rules never deny:
+// approval.reason joins their codes and the guard asks a human. The credential's audience is "https://<host>" of the
 // first url/email destination, else "urn:ztagent:tool:<name>"; its scopes
 // are data.tools[name].scopes, else ["<name>:<effect>"]; ttl_seconds is
 // data.credential_ttl_seconds, else 60. egress.hosts are the call's allowed

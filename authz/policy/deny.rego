@@ -2,18 +2,30 @@
 # only when none fires.
 package ztagent
 
-deny contains {"code": "tool_not_granted", "message": sprintf("tool %q is not granted to this agent", [tool_name])} if {
+# Denials name the agent and where its grants were looked up, so that a
+# deployer can see which entry of the data to fix.
+deny contains {"code": "tool_not_granted", "message": sprintf("tool %q is not granted: no grants for agent %q in data.agents", [tool_name, agent_id])} if {
 	not tool_granted
+	not agent_listed
+}
+
+deny contains {"code": "tool_not_granted", "message": sprintf("tool %q is not granted to agent %q: it is not in data.agents[%q].tools", [tool_name, agent_id, agent_id])} if {
+	not tool_granted
+	agent_listed
 }
 
 deny contains {"code": "unknown_effect", "message": sprintf("tool effect %q is not one of read, write, destructive, external", [tool_effect])} if {
 	not tool_effect in known_effects
 }
 
-deny contains {"code": "destination_not_allowed", "message": sprintf("destination host %q is not allowed for this agent", [object.get(d, "host", "")])} if {
+deny contains {"code": "destination_not_allowed", "message": destination_denial(object.get(d, "host", ""))} if {
 	some d in host_destinations
 	not host_allowed(d)
 }
+
+destination_denial(host) := sprintf("destination host %q is not allowed: no grants for agent %q in data.agents", [host, agent_id]) if {
+	not agent_listed
+} else := sprintf("destination host %q is not allowed for agent %q: it is not in data.agents[%q].hosts", [host, agent_id, agent_id])
 
 # A destination the policy cannot classify cannot be checked, so it denies.
 deny contains {"code": "destination_kind_unknown", "message": sprintf("destination kind %q is not one of url, email, path, argv", [object.get(d, "kind", "")])} if {

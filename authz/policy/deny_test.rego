@@ -1,15 +1,41 @@
 package ztagent_test
 
+import data.ztagent
+
 test_tool_not_granted if {
 	d := decide(with_input({"tool": {"name": "drop_database"}}))
 	d.allow == false
 	codes(d) == {"tool_not_granted"}
+	d.reasons[0].message == `tool "drop_database" is not granted to agent "spiffe://ztagent.dev/agent/quickstart": it is not in data.agents["spiffe://ztagent.dev/agent/quickstart"].tools`
 }
 
 test_tool_not_granted_for_unknown_agent if {
 	d := decide(with_input({"subject": {"spiffe_id": "spiffe://ztagent.dev/agent/other"}}))
 	d.allow == false
 	codes(d) == {"tool_not_granted"}
+	d.reasons == [{
+		"code": "tool_not_granted",
+		"message": `tool "read_file" is not granted: no grants for agent "spiffe://ztagent.dev/agent/other" in data.agents`,
+	}]
+}
+
+test_tool_not_granted_without_agents_data if {
+	d := ztagent.decision with input as base_input
+	d.allow == false
+	d.reasons[0].message == `tool "read_file" is not granted: no grants for agent "spiffe://ztagent.dev/agent/quickstart" in data.agents`
+}
+
+test_tool_not_granted_without_subject if {
+	d := decide(json.remove(base_input, ["subject"]))
+	d.allow == false
+	d.reasons[0].message == `tool "read_file" is not granted: no grants for agent "" in data.agents`
+}
+
+# An entry with no tools is an entry: the message points at its tools.
+test_tool_not_granted_for_agent_without_tools if {
+	d := ztagent.decision with input as base_input with data.agents as {agent_id: {"hosts": ["docs.example.com"]}}
+	d.allow == false
+	d.reasons[0].message == `tool "read_file" is not granted to agent "spiffe://ztagent.dev/agent/quickstart": it is not in data.agents["spiffe://ztagent.dev/agent/quickstart"].tools`
 }
 
 test_destination_not_allowed if {
@@ -18,8 +44,21 @@ test_destination_not_allowed if {
 		"call": {"destinations": [url("docs.example.com"), url("evil.example.net")]},
 	}))
 	d.allow == false
-	codes(d) == {"destination_not_allowed"}
+	d.reasons == [{
+		"code": "destination_not_allowed",
+		"message": `destination host "evil.example.net" is not allowed for agent "spiffe://ztagent.dev/agent/quickstart": it is not in data.agents["spiffe://ztagent.dev/agent/quickstart"].hosts`,
+	}]
 	d.egress.hosts == ["docs.example.com"]
+}
+
+test_destination_not_allowed_for_unknown_agent if {
+	d := decide(with_input({
+		"subject": {"spiffe_id": "spiffe://ztagent.dev/agent/other"},
+		"call": {"destinations": [url("docs.example.com")]},
+	}))
+	d.allow == false
+	[r.code | some r in d.reasons] == ["tool_not_granted", "destination_not_allowed"]
+	d.reasons[1].message == `destination host "docs.example.com" is not allowed: no grants for agent "spiffe://ztagent.dev/agent/other" in data.agents`
 }
 
 test_destination_not_allowed_for_email_domain if {

@@ -8,6 +8,14 @@ default agent := {}
 
 agent := data.agents[input.subject.spiffe_id]
 
+# The SPIFFE ID the grants were looked up under, as denials name it.
+agent_id := object.get(input, ["subject", "spiffe_id"], "")
+
+# The agent has an entry in data.agents. A denial tells an agent with no
+# entry (often grants written for another identity than the one the agent
+# runs as) from one whose entry lacks the tool or host.
+agent_listed if data.agents[agent_id]
+
 tool_name := object.get(input, ["tool", "name"], "")
 
 tool_effect := object.get(input, ["tool", "effect"], "")
