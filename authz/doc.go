@@ -129,11 +129,13 @@
 //
 // Without WithModule the engine loads the embedded library ([DefaultPolicy],
 // package ztagent, rego v1, query data.ztagent.decision). It reads grants
-// from the data document:
+// from the data document, keyed by the agent's SPIFFE ID (input.subject.spiffe_id;
+// spiffe://ztagent.dev/agent/default is the identity toolguard.New uses when
+// given none):
 //
 //	{
 //	  "agents": {
-//	    "spiffe://ztagent.dev/agent/quickstart": {
+//	    "spiffe://ztagent.dev/agent/default": {
 //	      "tools": ["read_file", "fetch_url", "send_email", "delete_record"],
 //	      "hosts": ["docs.example.com", "mail.example.com"]
 //	    }
