@@ -77,7 +77,9 @@ type Egress struct {
 	// link-local, unique-local and shared (CGNAT) addresses when a granted
 	// host name resolves to one. Without it the guard's egress transport and
 	// dialer refuse them (DNS rebinding). Cloud metadata endpoints stay
-	// refused unless granted as an IP literal in Hosts.
+	// refused unless granted as an IP literal in Hosts. It covers every
+	// host in Hosts: the default policy sets it only when each of them is
+	// in the agent's private_hosts.
 	AllowPrivate bool `json:"allow_private,omitempty"`
 }
 

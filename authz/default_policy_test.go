@@ -219,6 +219,69 @@ func TestDefaultPolicyDenialsNameTheAgent(t *testing.T) {
 	}
 }
 
+// private_hosts lets the guard reach private addresses for the hosts it
+// names, and for no other: egress.allow_private holds for every granted name
+// of a call, so it is set only when every host the call reaches is listed.
+func TestDefaultPolicyPrivateHosts(t *testing.T) {
+	t.Parallel()
+	const other = "spiffe://ztagent.dev/agent/other"
+	e, err := authz.New(context.Background(), authz.WithTimeout(testTimeout), authz.WithDataJSON([]byte(`{
+  "agents": {
+    "`+quickstartAgent+`": {
+      "tools": ["fetch_url"],
+      "hosts": ["docs.example.com", "internal.example", "localhost"],
+      "private_hosts": ["Internal.Example", "localhost", "stray.example"]
+    },
+    "`+other+`": {"tools": ["fetch_url"], "hosts": ["internal.example"]}
+  },
+  "private_hosts": ["docs.example.com"]
+}`)))
+	require.NoError(t, err)
+	tests := []struct {
+		name    string
+		subject string
+		hosts   []string
+		allow   bool
+		egress  authz.Egress
+		code    string
+	}{
+		{name: "one private host", hosts: []string{"internal.example"}, allow: true,
+			egress: authz.Egress{Hosts: []string{"internal.example"}, AllowPrivate: true}},
+		{name: "two private hosts", hosts: []string{"LOCALHOST", "internal.example"}, allow: true,
+			egress: authz.Egress{Hosts: []string{"internal.example", "localhost"}, AllowPrivate: true}},
+		{name: "private host mixed with another granted host", hosts: []string{"internal.example", "docs.example.com"}, allow: true,
+			egress: authz.Egress{Hosts: []string{"docs.example.com", "internal.example"}}},
+		{name: "granted host not listed private, top-level private_hosts not read", hosts: []string{"docs.example.com"}, allow: true,
+			egress: authz.Egress{Hosts: []string{"docs.example.com"}}},
+		{name: "private host not in hosts", hosts: []string{"stray.example"}, code: "destination_not_allowed"},
+		{name: "another agent's private host", subject: other, hosts: []string{"internal.example"}, allow: true,
+			egress: authz.Egress{Hosts: []string{"internal.example"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			in := readInput()
+			if tc.subject != "" {
+				in.Subject.SPIFFEID = tc.subject
+			}
+			in.Tool = authz.Tool{Name: "fetch_url", Effect: "read", Risk: "low"}
+			in.Call.Destinations = nil
+			for _, h := range tc.hosts {
+				in.Call.Destinations = append(in.Call.Destinations, authz.Destination{Kind: "url", Scheme: "https", Host: h, Port: 443})
+			}
+			d, err := e.Decide(context.Background(), in)
+			require.NoError(t, err)
+			require.Equal(t, tc.allow, d.Allow, "%v", d.Reasons)
+			if !tc.allow {
+				require.Equal(t, tc.code, d.Reasons[0].Code)
+				require.False(t, d.Egress.AllowPrivate)
+				return
+			}
+			require.Equal(t, tc.egress, d.Egress)
+		})
+	}
+}
+
 // A zero Input (nil slices everywhere) is a valid, denied request, not an
 // evaluation error: nil slices reach the policy as empty arrays.
 func TestDefaultPolicyZeroInput(t *testing.T) {

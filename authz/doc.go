@@ -137,7 +137,8 @@
 //	  "agents": {
 //	    "spiffe://ztagent.dev/agent/default": {
 //	      "tools": ["read_file", "fetch_url", "send_email", "delete_record"],
-//	      "hosts": ["docs.example.com", "mail.example.com"]
+//	      "hosts": ["docs.example.com", "mail.example.com", "api.internal.example"],
+//	      "private_hosts": ["api.internal.example"]
 //	    }
 //	  },
 //	  "tools": {"send_email": {"scopes": ["email:send"]}},
@@ -163,7 +164,9 @@
 //	high_risk_requires_approval        tool.risk high                                            approval.required
 //	tainted_context_requires_approval  context.taint non-empty and effect not read               approval.required
 //	allowed                            allowed and no approval reason                            the one reason
-//	cache.ttl_seconds (not a code)     allowed, effect read, no approval required                 data.decision_cache_ttl_seconds,
+//	egress.allow_private (not a code)  every url/email destination's host is in the agent's      true; otherwise false
+//	                                   private_hosts (each must also be in its hosts)
+//	cache.ttl_seconds (not a code)     allowed, effect read, no approval required                data.decision_cache_ttl_seconds,
 //	                                                                                             else 5; otherwise 0 (no reuse)
 //
 // On deny, reasons lists the deny codes; on allow, the approval codes, or
@@ -172,12 +175,20 @@
 // and destination_not_allowed name the agent's SPIFFE ID and where its grants
 // were looked up (data.agents["<id>"].tools or .hosts), or say that
 // data.agents has no entry for that ID at all. Approval rules never deny:
-// approval.reason joins their codes and the guard asks a human. The credential's audience is "https://<host>" of the
-// first url/email destination, else "urn:ztagent:tool:<name>"; its scopes
-// are data.tools[name].scopes, else ["<name>:<effect>"]; ttl_seconds is
+// approval.reason joins their codes and the guard asks a human.
+//
+// The credential's audience is "https://<host>" of the first url/email
+// destination, else "urn:ztagent:tool:<name>"; its scopes are
+// data.tools[name].scopes, else ["<name>:<effect>"]; ttl_seconds is
 // data.credential_ttl_seconds, else 60. egress.hosts are the call's allowed
-// hosts (lower case, sorted); redact is empty. Path destinations are not
-// host-checked: the guard confines them under a root.
+// hosts (lower case, sorted). egress.allow_private lets every granted name of
+// the call resolve to a private address (see [Egress]), so the policy sets it
+// only when all of the call's hosts are in data.agents[id].private_hosts: a
+// call that also reaches one other host, granted or not, gets false.
+// private_hosts is read per agent only (there is no top-level list) and
+// qualifies hosts: a name listed there and not in hosts is granted nothing.
+// redact is empty. Path destinations are not host-checked: the guard
+// confines them under a root.
 //
 // To extend the default policy rather than replace it, load [DefaultPolicy]
 // with WithModule and add modules to package ztagent with more deny or

@@ -119,7 +119,8 @@ func TestMemoizableRulesDefaultPolicy(t *testing.T) {
 
 const memoData = `{
   "agents": {
-    "spiffe://ztagent.dev/agent/a": {"tools": ["read_file", "fetch_url", "send_email", "run"], "hosts": ["docs.example.com", "Mail.Example.com"]},
+    "spiffe://ztagent.dev/agent/a": {"tools": ["read_file", "fetch_url", "send_email", "run"], "hosts": ["docs.example.com", "Mail.Example.com", "internal.example"],
+      "private_hosts": ["Internal.Example", "evil.example"]},
     "spiffe://ztagent.dev/agent/b": {"tools": ["fetch_url"], "hosts": []}
   },
   "tools": {"fetch_url": {"scopes": ["web:fetch"]}},
@@ -138,7 +139,7 @@ func randomInput(r *rand.Rand) *Input {
 		Time:    time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC),
 	}
 	for range r.IntN(3) {
-		d := Destination{Kind: pick("url", "email", "path", "argv", "ftp", ""), Host: pick("docs.example.com", "mail.example.com", "evil.example", "DOCS.example.com", "")}
+		d := Destination{Kind: pick("url", "email", "path", "argv", "ftp", ""), Host: pick("docs.example.com", "mail.example.com", "evil.example", "DOCS.example.com", "internal.example", "")}
 		d.Flagged = r.IntN(2) == 0
 		in.Call.Destinations = append(in.Call.Destinations, d)
 	}
@@ -175,7 +176,7 @@ func TestMemoDecisionsEqualPlainEvaluation(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, e.current().memo)
 	r := rand.New(rand.NewPCG(1, 2))
-	allowed, denied := 0, 0
+	allowed, denied, private := 0, 0, 0
 	for range 2000 {
 		in := randomInput(r)
 		want, werr := plainDecide(t, e, in)
@@ -192,10 +193,14 @@ func TestMemoDecisionsEqualPlainEvaluation(t *testing.T) {
 		} else {
 			denied++
 		}
+		if got.Egress.AllowPrivate {
+			private++
+		}
 	}
 	// The inputs reach both outcomes, so the comparison means something.
 	require.Greater(t, allowed, 50)
 	require.Greater(t, denied, 50)
+	require.Positive(t, private)
 	m := e.current().memo
 	m.mu.RLock()
 	defer m.mu.RUnlock()

@@ -25,6 +25,8 @@ deny contains {"code": "destination_not_allowed", "message": destination_denial(
 
 destination_denial(host) := sprintf("destination host %q is not allowed: no grants for agent %q in data.agents", [host, agent_id]) if {
 	not agent_listed
+} else := sprintf("destination host %q is not allowed for agent %q: it is in data.agents[%q].private_hosts but not in its hosts, and private_hosts only marks granted hosts", [host, agent_id, agent_id]) if {
+	lower(host) in listed_private_hosts
 } else := sprintf("destination host %q is not allowed for agent %q: it is not in data.agents[%q].hosts", [host, agent_id, agent_id])
 
 # A destination the policy cannot classify cannot be checked, so it denies.

@@ -43,6 +43,14 @@ allowed_hosts := {lower(h) | some h in object.get(agent, "hosts", [])}
 
 host_allowed(d) if lower(d.host) in allowed_hosts
 
+# Hosts the agent's data lists as private (test servers, internal APIs):
+# their names may resolve to loopback or private addresses. A listed name
+# only qualifies a grant, it is not one: a name missing from hosts is
+# granted nothing.
+listed_private_hosts := {lower(h) | some h in object.get(agent, "private_hosts", [])}
+
+private_hosts := listed_private_hosts & allowed_hosts
+
 tool_granted if tool_name in object.get(agent, "tools", [])
 
 tainted if count(input.context.taint) > 0
