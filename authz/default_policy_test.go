@@ -282,6 +282,150 @@ func TestDefaultPolicyPrivateHosts(t *testing.T) {
 	}
 }
 
+// approvalData sets a per-tool approval for each kind of setting.
+const approvalData = `{
+  "agents": {
+    "` + quickstartAgent + `": {
+      "tools": ["read_file", "fetch_url", "send_email", "delete_record"],
+      "hosts": ["docs.example.com"]
+    }
+  },
+  "tools": {
+    "read_file": {"approval": "always"},
+    "delete_record": {"approval": "never", "scopes": ["records:delete"]},
+    "fetch_url": {"approval": "Never"},
+    "send_email": {"approval": null}
+  }
+}`
+
+// data.tools[<name>].approval: "always" asks for a human even on a read,
+// "never" on no call (deny rules still decide first), absent or null is by
+// effect, and any other value is read as "always".
+func TestDefaultPolicyToolApprovalSetting(t *testing.T) {
+	t.Parallel()
+	e, err := authz.New(context.Background(), authz.WithDataJSON([]byte(approvalData)), authz.WithTimeout(testTimeout))
+	require.NoError(t, err)
+	past := decisionTime.Add(-time.Minute)
+	tests := []struct {
+		name     string
+		edit     func(in *authz.Input)
+		allow    bool
+		approval authz.Approval
+		reasons  []authz.Reason
+	}{
+		{
+			name:     "always: a read needs approval",
+			edit:     func(*authz.Input) {},
+			allow:    true,
+			approval: authz.Approval{Required: true, Reason: "tool_setting_requires_approval"},
+			reasons:  []authz.Reason{{Code: "tool_setting_requires_approval", Message: `data.tools["read_file"].approval is "always"`}},
+		},
+		{
+			name: "never: a destructive, high-risk call after untrusted content needs none",
+			edit: func(in *authz.Input) {
+				in.Tool = authz.Tool{Name: "delete_record", Effect: "destructive", Risk: "high"}
+				in.Context.Taint = []string{"untrusted:web"}
+			},
+			allow:   true,
+			reasons: []authz.Reason{{Code: "allowed", Message: "tool call allowed by policy"}},
+		},
+		{
+			name: "never: deny rules still decide",
+			edit: func(in *authz.Input) {
+				in.Tool = authz.Tool{Name: "delete_record", Effect: "destructive", Risk: "low"}
+				in.Task.ExpiresAt = &past
+			},
+			reasons: []authz.Reason{{Code: "task_expired", Message: "the task has expired"}},
+		},
+		{
+			name: "unknown value: read as always",
+			edit: func(in *authz.Input) {
+				in.Tool = authz.Tool{Name: "fetch_url", Effect: "read", Risk: "low"}
+				in.Call.Destinations = []authz.Destination{{Kind: "url", Scheme: "https", Host: "docs.example.com", Port: 443}}
+			},
+			allow:    true,
+			approval: authz.Approval{Required: true, Reason: "unknown_approval_setting_requires_approval"},
+			reasons: []authz.Reason{{Code: "unknown_approval_setting_requires_approval",
+				Message: `data.tools["fetch_url"].approval is "Never", not "always" or "never"; read as "always"`}},
+		},
+		{
+			name:     "null: by effect",
+			edit:     func(in *authz.Input) { in.Tool = authz.Tool{Name: "send_email", Effect: "write", Risk: "low"} },
+			allow:    true,
+			approval: authz.Approval{Required: true, Reason: "write_requires_approval"},
+			reasons:  []authz.Reason{{Code: "write_requires_approval", Message: `tool effect "write" changes state`}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			in := readInput()
+			tc.edit(in)
+			d, err := e.Decide(context.Background(), in)
+			require.NoError(t, err)
+			require.Equal(t, tc.allow, d.Allow)
+			require.Equal(t, tc.reasons, d.Reasons)
+			if tc.allow {
+				require.Equal(t, tc.approval, d.Approval)
+			}
+		})
+	}
+}
+
+// A read that needs approval on every call is never served from the
+// decision cache: each call must reach a human. A read whose setting is
+// "never" is reused like any other.
+func TestDefaultPolicyToolApprovalAndTheDecisionCache(t *testing.T) {
+	t.Parallel()
+	e, err := authz.New(context.Background(), authz.WithDataJSON([]byte(approvalData)), authz.WithTimeout(testTimeout),
+		authz.WithDecisionCache(16))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close() })
+
+	always := readInput()
+	for range 3 {
+		d, err := e.Decide(context.Background(), always)
+		require.NoError(t, err)
+		require.True(t, d.Approval.Required)
+		require.False(t, d.Cached)
+		require.Zero(t, d.CacheTTL)
+	}
+	_, ok := e.CachedDecision(context.Background(), always)
+	require.False(t, ok)
+
+	never := readInput()
+	never.Tool = authz.Tool{Name: "delete_record", Effect: "read", Risk: "high"}
+	var d authz.Decision
+	for range 3 {
+		d, err = e.Decide(context.Background(), never)
+		require.NoError(t, err)
+		require.False(t, d.Approval.Required)
+	}
+	require.True(t, d.Cached)
+}
+
+// "never" lifts the default library's approval rules, not the ones a
+// deployer adds beside them.
+func TestDefaultPolicyToolApprovalNeverKeepsExtensionRules(t *testing.T) {
+	t.Parallel()
+	opts := []authz.Option{authz.WithDataJSON([]byte(approvalData)), authz.WithTimeout(testTimeout)}
+	for name, src := range authz.DefaultPolicy() {
+		opts = append(opts, authz.WithModule(name, src))
+	}
+	opts = append(opts, authz.WithModule("extra.rego", `package ztagent
+approval_reasons contains {"code": "records_need_a_ticket", "message": "deleting a record needs a ticket"} if {
+	input.tool.name == "delete_record"
+}`))
+	e, err := authz.New(context.Background(), opts...)
+	require.NoError(t, err)
+	in := readInput()
+	in.Tool = authz.Tool{Name: "delete_record", Effect: "destructive", Risk: "high"}
+	d, err := e.Decide(context.Background(), in)
+	require.NoError(t, err)
+	require.True(t, d.Allow)
+	require.Equal(t, authz.Approval{Required: true, Reason: "records_need_a_ticket"}, d.Approval)
+}
+
 // A zero Input (nil slices everywhere) is a valid, denied request, not an
 // evaluation error: nil slices reach the policy as empty arrays.
 func TestDefaultPolicyZeroInput(t *testing.T) {

@@ -141,7 +141,7 @@
 //	      "private_hosts": ["api.internal.example"]
 //	    }
 //	  },
-//	  "tools": {"send_email": {"scopes": ["email:send"]}},
+//	  "tools": {"send_email": {"scopes": ["email:send"]}, "export_report": {"approval": "always"}},
 //	  "credential_ttl_seconds": 60
 //	}
 //
@@ -160,9 +160,14 @@
 //	argument_injection                 an argv destination flagged: a command-line argument      deny
 //	                                   that begins with '-' (toolguard.ArgvArg)
 //	task_expired                       task.expires_at is set and not after input.time           deny
+//	unknown_approval_setting_requires_approval
+//	                                   data.tools[name].approval set, and not "always" or        approval.required
+//	                                   "never": read as "always"
+//	tool_setting_requires_approval     data.tools[name].approval is "always" (reads included)    approval.required
 //	write_requires_approval            effect write or destructive                               approval.required
 //	high_risk_requires_approval        tool.risk high                                            approval.required
 //	tainted_context_requires_approval  context.taint non-empty and effect not read               approval.required
+//	                                   (these three: unless data.tools[name].approval is "never")
 //	allowed                            allowed and no approval reason                            the one reason
 //	egress.allow_private (not a code)  every url/email destination's host is in the agent's      true; otherwise false
 //	                                   private_hosts (each must also be in its hosts)
@@ -176,6 +181,15 @@
 // were looked up (data.agents["<id>"].tools or .hosts), or say that
 // data.agents has no entry for that ID at all. Approval rules never deny:
 // approval.reason joins their codes and the guard asks a human.
+//
+// data.tools[name].approval sets approval per tool: "always", "never", or
+// absent or null for the rules by effect, risk and taint. Deny rules are
+// decided first and stand: "never" lifts the library's three approval rules
+// for that tool, taint included, so on a destructive tool it is the
+// deployer's explicit choice; approval_reasons rules added beside the
+// library still apply. Any other value (a typo such as "Never", another
+// type) is read as "always" under its own code: it never weakens anything.
+// A decision that needs approval is never cached.
 //
 // The credential's audience is "https://<host>" of the first url/email
 // destination, else "urn:ztagent:tool:<name>"; its scopes are

@@ -111,8 +111,11 @@ func TestMemoizableRulesDefaultPolicy(t *testing.T) {
 	require.Contains(t, got, "data.ztagent.agent")
 	require.Contains(t, got, "data.ztagent.tool_granted")
 	require.Contains(t, got, "data.ztagent.credential_scopes")
+	require.Contains(t, got, "data.ztagent.tool_approval")
+	require.Contains(t, got, "data.ztagent.private_hosts")
 	for _, p := range []string{"data.ztagent.destinations", "data.ztagent.host_destinations", "data.ztagent.deny",
-		"data.ztagent.allow", "data.ztagent.decision", "data.ztagent.tainted", "data.ztagent.credential_audience"} {
+		"data.ztagent.allow", "data.ztagent.decision", "data.ztagent.tainted", "data.ztagent.credential_audience",
+		"data.ztagent.egress_allow_private"} {
 		require.NotContains(t, got, p)
 	}
 }
@@ -123,7 +126,7 @@ const memoData = `{
       "private_hosts": ["Internal.Example", "evil.example"]},
     "spiffe://ztagent.dev/agent/b": {"tools": ["fetch_url"], "hosts": []}
   },
-  "tools": {"fetch_url": {"scopes": ["web:fetch"]}},
+  "tools": {"fetch_url": {"scopes": ["web:fetch"]}, "read_file": {"approval": "always"}, "run": {"approval": "never"}, "send_email": {"approval": "Never"}},
   "credential_ttl_seconds": 30
 }`
 

@@ -73,6 +73,7 @@ func TestEveryPolicyCodeIsTested(t *testing.T) {
 		"allowed", "tool_not_granted", "destination_not_allowed", "destination_kind_unknown",
 		"external_without_destination", "task_expired", "unknown_effect",
 		"write_requires_approval", "high_risk_requires_approval", "tainted_context_requires_approval",
+		"tool_setting_requires_approval", "unknown_approval_setting_requires_approval", "argument_injection",
 	})
 	for _, code := range codes {
 		require.Contains(t, tests.String(), `"`+code+`"`, "no Rego test asserts %s", code)

@@ -1,13 +1,45 @@
 # Approval rules. They do not deny: they ask the guard for a human approval
-# bound to the call's argument digest.
+# bound to the call's argument digest. Deny rules are decided first and
+# stand whatever these say.
 package ztagent
+
+# The tool's approval setting, data.tools[<name>].approval:
+#   "always"  every call needs approval, reads included;
+#   "never"   no call needs approval from the rules in this file, however
+#             the tool is declared and whatever the conversation read: the
+#             deployer's explicit choice, for a destructive tool too;
+#   absent or null: by effect, risk and taint (the rules below).
+# Any other value needs approval on every call, as "always" does, with a
+# code of its own: a typo such as "Never" must not weaken anything, nor be
+# mistaken for a deliberate "always".
+default tool_approval := "by_effect"
+
+tool_approval := "always" if data.tools[tool_name].approval == "always"
+
+tool_approval := "never" if data.tools[tool_name].approval == "never"
+
+tool_approval := "unknown" if {
+	setting := data.tools[tool_name].approval
+	setting != null
+	not setting in {"always", "never"}
+}
+
+approval_reasons contains {"code": "tool_setting_requires_approval", "message": sprintf("data.tools[%q].approval is \"always\"", [tool_name])} if {
+	tool_approval == "always"
+}
+
+approval_reasons contains {"code": "unknown_approval_setting_requires_approval", "message": sprintf("data.tools[%q].approval is %s, not \"always\" or \"never\"; read as \"always\"", [tool_name, json.marshal(data.tools[tool_name].approval)])} if {
+	tool_approval == "unknown"
+}
 
 approval_reasons contains {"code": "write_requires_approval", "message": sprintf("tool effect %q changes state", [tool_effect])} if {
 	tool_effect in {"write", "destructive"}
+	tool_approval != "never"
 }
 
 approval_reasons contains {"code": "high_risk_requires_approval", "message": "tool risk is high"} if {
 	tool_risk == "high"
+	tool_approval != "never"
 }
 
 # Content from untrusted sources may have steered the model (prompt
@@ -15,6 +47,7 @@ approval_reasons contains {"code": "high_risk_requires_approval", "message": "to
 approval_reasons contains {"code": "tainted_context_requires_approval", "message": "the conversation read untrusted content"} if {
 	tainted
 	tool_effect != "read"
+	tool_approval != "never"
 }
 
 default approval := {"required": false}

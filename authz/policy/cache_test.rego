@@ -52,3 +52,40 @@ test_expired_task_is_not_cacheable if {
 	d.allow == false
 	d.cache.ttl_seconds == 0
 }
+
+# A read whose tool setting asks for approval on every call is never reused:
+# each call must reach a human.
+test_read_with_approval_always_is_not_cacheable if {
+	d := ztagent.decision with input as base_input
+		with data.agents as agents
+		with data.tools as {"read_file": {"approval": "always"}}
+	d.allow == true
+	d.approval.required == true
+	d.cache.ttl_seconds == 0
+}
+
+test_read_with_unknown_approval_setting_is_not_cacheable if {
+	d := ztagent.decision with input as base_input
+		with data.agents as agents
+		with data.tools as {"read_file": {"approval": "sometimes"}}
+	d.approval.required == true
+	d.cache.ttl_seconds == 0
+}
+
+test_read_with_approval_never_is_cacheable if {
+	d := ztagent.decision with input as with_input({"tool": {"risk": "high"}})
+		with data.agents as agents
+		with data.tools as {"read_file": {"approval": "never"}}
+	d.approval.required == false
+	d.cache.ttl_seconds == 5
+}
+
+# "never" lifts approval, not the rule that only reads are reused.
+test_write_with_approval_never_is_not_cacheable if {
+	d := ztagent.decision with input as with_input({"tool": {"name": "send_email", "effect": "write"}})
+		with data.agents as agents
+		with data.tools as {"send_email": {"approval": "never"}}
+	d.allow == true
+	d.approval.required == false
+	d.cache.ttl_seconds == 0
+}
