@@ -304,3 +304,45 @@ deny contains "mail to a rival" if endswith(input.call.args.recipient, "@rival.e
 	// Output:
 	// guard.rego:3:45: input.call.args.recipient is undefined: no tool sends argument "recipient" (tools send body, subject, to)
 }
+
+// Lint judges the modules' reads of input, never the data: an engine that
+// lints loads the default policy with every data key it reads, and still
+// rejects a module that reads an argument no tool sends.
+func TestLintOnLoadAcceptsThePolicyDataKeys(t *testing.T) {
+	data := []byte(`{
+  "agents": {"spiffe://example.org/agent/a": {
+    "tools": ["fetch_url", "read_file"],
+    "hosts": ["internal.example"],
+    "private_hosts": ["internal.example"]
+  }},
+  "tools": {"fetch_url": {"scopes": ["web:fetch"], "approval": "never"}, "read_file": {"approval": "always"}},
+  "credential_ttl_seconds": 30,
+  "decision_cache_ttl_seconds": 2
+}`)
+	e, err := authz.New(t.Context(), authz.WithArgSchemas(quickstartTools...), authz.WithDataJSON(data), authz.WithTimeout(testTimeout))
+	require.NoError(t, err)
+	d, err := e.Decide(t.Context(), &authz.Input{
+		Subject: authz.Subject{SPIFFEID: "spiffe://example.org/agent/a", TrustDomain: "example.org"},
+		Tool:    authz.Tool{Name: "fetch_url", Effect: "read", Risk: "high"},
+		Call: authz.Call{Args: []byte(`{"url":"https://internal.example/"}`),
+			Destinations: []authz.Destination{{Kind: "url", Scheme: "https", Host: "internal.example", Port: 443}}},
+		Time: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC),
+	})
+	require.NoError(t, err)
+	require.True(t, d.Allow)
+	require.False(t, d.Approval.Required)
+	require.Equal(t, authz.Egress{Hosts: []string{"internal.example"}, AllowPrivate: true}, d.Egress)
+
+	opts := []authz.Option{authz.WithArgSchemas(quickstartTools...), authz.WithDataJSON(data)}
+	for name, src := range authz.DefaultPolicy() {
+		opts = append(opts, authz.WithModule(name, src))
+	}
+	opts = append(opts, authz.WithModule("extra.rego", `package ztagent
+deny contains {"code": "no_bcc", "message": "no bcc"} if input.call.args.bcc
+`))
+	_, err = authz.New(t.Context(), opts...)
+	var lerr *authz.LintError
+	require.ErrorAs(t, err, &lerr)
+	require.Len(t, lerr.Findings, 1)
+	require.Equal(t, "input.call.args.bcc", lerr.Findings[0].Ref)
+}
