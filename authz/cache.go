@@ -158,6 +158,7 @@ func (c *decisionCache) key(in *Input) *cacheKey {
 	b = binary.AppendUvarint(b, uint64(len(in.Call.Destinations)))
 	for _, d := range in.Call.Destinations {
 		b = appendStr(b, d.Kind)
+		b = appendStr(b, d.Type)
 		b = appendStr(b, d.Scheme)
 		b = appendStr(b, d.Host)
 		b = binary.AppendUvarint(b, uint64(d.Port))

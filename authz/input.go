@@ -62,12 +62,13 @@ type Call struct {
 // already canonical (punycode host, cleaned path). A URL's Path is
 // percent-decoded ("/a%20b" is "/a b"), as the server reads it.
 type Destination struct {
-	Kind    string `json:"kind"` // "url" | "path" | "email" | "argv"
+	Kind    string `json:"kind"`           // "url" | "path" | "email" | "argv" | "recipient"
+	Type    string `json:"type,omitempty"` // a recipient's kind: "iban", "phone", "chat_channel", …
 	Scheme  string `json:"scheme,omitempty"`
 	Host    string `json:"host,omitempty"` // for email: the domain
 	Port    int    `json:"port,omitempty"`
 	Path    string `json:"path,omitempty"`
-	Address string `json:"address,omitempty"` // email address
+	Address string `json:"address,omitempty"` // email address; a recipient's canonical form
 	// Flagged marks a command-line argument ("argv") that begins with '-':
 	// the program would read it as an option, not as data.
 	Flagged bool `json:"flagged,omitempty"`

@@ -58,7 +58,7 @@ var (
 	kID, kArgs, kArgsDigest            = str("id"), str("args"), str("args_digest")
 	kDestinations, kKind, kScheme      = str("destinations"), str("kind"), str("scheme")
 	kHost, kPort, kPath, kAddress      = str("host"), str("port"), str("path"), str("address")
-	kFlagged                           = str("flagged")
+	kFlagged, kType                    = str("flagged"), str("type")
 	kTaint, kConversationID            = str("taint"), str("conversation_id")
 )
 
@@ -136,7 +136,7 @@ func destinationsTerm(ds []Destination) *ast.Term {
 		for _, f := range [...]struct {
 			k *ast.Term
 			v string
-		}{{kScheme, d.Scheme}, {kHost, d.Host}, {kPath, d.Path}, {kAddress, d.Address}} {
+		}{{kType, d.Type}, {kScheme, d.Scheme}, {kHost, d.Host}, {kPath, d.Path}, {kAddress, d.Address}} {
 			if f.v != "" {
 				o.Insert(f.k, str(f.v))
 			}

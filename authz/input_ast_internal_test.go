@@ -21,7 +21,7 @@ func sampleInputs() []*Input {
 			Task:      Task{ID: "t-1", Purpose: "p\u00e9 \"quoted\"", Scopes: []string{"a", "b"}, ExpiresAt: &exp, CallsUsed: 3},
 			Tool:      Tool{Name: "send_email", Effect: "write", Risk: "high"},
 			Call: Call{ID: "call_7", Args: json.RawMessage(`{"to":"bob@example.com","n":1.50,"deep":{"a":[1,null,true]}}`), ArgsDigest: "sha256:ab",
-				Destinations: []Destination{{Kind: "url", Scheme: "https", Host: "h", Port: 443, Path: "/p"}, {Kind: "email", Host: "example.com", Address: "b@example.com"}, {Kind: "argv", Flagged: true}, {Kind: "argv"}}},
+				Destinations: []Destination{{Kind: "url", Scheme: "https", Host: "h", Port: 443, Path: "/p"}, {Kind: "email", Host: "example.com", Address: "b@example.com"}, {Kind: "argv", Flagged: true}, {Kind: "argv"}, {Kind: "recipient", Type: "iban", Address: "DE89370400440532013000"}}},
 			Context: Context{ConversationID: "c-1", Taint: []string{"untrusted:web"}},
 			Time:    time.Date(2026, 11, 30, 12, 0, 0, 5, time.UTC),
 		},

@@ -90,6 +90,7 @@ func TestAdversarialCorpus(t *testing.T) {
 		"redact":               runRedactCase,
 		"task-ended":           runTaskEndedCase,
 		"task-ttl":             runTaskTTLCase,
+		"recipient":            runRecipientCase,
 		"policy":               runPolicyCase,
 	}
 	byCategory := map[string]int{}
@@ -550,4 +551,24 @@ func runTaskTTLCase(t *testing.T, c adversarialCase) {
 	}
 	require.Equal(t, "short-credential", c.Expect)
 	require.LessOrEqual(t, p.cred.TTL(), time.Duration(ttls[1])*time.Second, "the call got a credential outliving its decision")
+}
+
+// recipientData grants send_money to the test agent with one payee and one
+// chat user.
+var recipientData = []byte(`{"agents": {"` + agentID + `": {"tools": ["send_money"],
+	"recipients": {"iban": ["DE89 3704 0044 0532 0130 00"], "chat_user": ["@bob"], "phone": ["+1 555 010 9999"]}}}}`)
+
+// runRecipientCase: input is "KIND VALUE"; a payment tool declares
+// RecipientArg("to", KIND) and is called with VALUE.
+func runRecipientCase(t *testing.T, c adversarialCase) {
+	kind, value, ok := strings.Cut(c.Input, " ")
+	require.True(t, ok, "input is KIND VALUE")
+	eng, err := authz.New(context.Background(), authz.WithDataJSON(recipientData), authz.WithTimeout(30*time.Second))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = eng.Close() })
+	f := newFixture(t, toolguard.WithDecider(eng), toolguard.WithApprover(approveAll))
+	fn, ran := guardedProbe(t, f.guard, toolguard.Tool{Name: "send_money", Effect: toolguard.External,
+		Destinations: []toolguard.Dest{toolguard.RecipientArg("to", kind)}})
+	_, err = fn(context.Background(), mustJSON(t, map[string]string{"to": value}))
+	requireNeverRan(t, ran, err, c.Expect)
 }

@@ -380,6 +380,8 @@ func describe(d authz.Destination) string {
 		return d.Scheme + "://" + d.Host + ":" + strconv.Itoa(d.Port)
 	case "email":
 		return "email:" + d.Host
+	case "recipient":
+		return maskedRecipient(d)
 	case "argv":
 		if d.Flagged {
 			return "argv:flagged" // never the value: arguments may hold secrets

@@ -34,6 +34,8 @@ type Dest struct {
 	err      error              // the field or fixed value did not parse
 	optional bool               // Optional: an absent field yields none
 	fixed    *authz.Destination // FixedURL: the same destination on every call
+	// recipient is a RecipientArg's kind; scheme a URLArg's AssumeScheme.
+	recipient, scheme string
 }
 
 func newDest(kind, field, root string) Dest {
@@ -80,6 +82,24 @@ func FixedURL(rawURL string) Dest {
 	return Dest{kind: "url", field: rawURL, fixed: &d}
 }
 
+// AssumeScheme returns a URLArg that reads a value without a scheme
+// ("www.example.com/page", as people and models write addresses) as a URL
+// of scheme ("https" or "http"), the way its tool does, instead of refusing
+// it. Only a value with no "://" in it is read so; the policy judges the
+// URL it becomes.
+func (d Dest) AssumeScheme(scheme string) Dest {
+	if d.kind != "url" || d.fixed != nil {
+		d.err = errors.New("AssumeScheme applies to URLArg only")
+		return d
+	}
+	if scheme != "https" && scheme != "http" {
+		d.err = fmt.Errorf("AssumeScheme(%q): want https or http", scheme)
+		return d
+	}
+	d.scheme = scheme
+	return d
+}
+
 // Optional returns d for a field calls may leave out: an absent field, or
 // null, yields no destination instead of a denial.
 func (d Dest) Optional() Dest {
@@ -90,7 +110,7 @@ func (d Dest) Optional() Dest {
 func (d Dest) validate() error {
 	switch {
 	case d.kind == "":
-		return errors.New("zero Dest: use URLArg, EmailArg, PathArg, ArgvArg or FixedURL")
+		return errors.New("zero Dest: use URLArg, EmailArg, PathArg, ArgvArg, RecipientArg or FixedURL")
 	case d.err != nil:
 		return fmt.Errorf("%s destination: %w", d.kind, d.err)
 	case d.fixed != nil:
@@ -139,7 +159,12 @@ func derive(decls []Dest, args any) (derivation, error) {
 func (d Dest) derive(v string) (dst authz.Destination, f egress.File, err error) {
 	switch d.kind {
 	case "url":
+		if d.scheme != "" && !strings.Contains(v, "://") {
+			v = d.scheme + "://" + v
+		}
 		dst, err = urlDestination(v)
+	case "recipient":
+		dst, err = recipientDestination(d.recipient, v)
 	case "email":
 		dst, err = canonicalEmail(v)
 	case "argv":

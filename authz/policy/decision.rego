@@ -21,7 +21,7 @@ decision := {
 # rules add come after these, in the set's order.
 reason_order := [
 	"tool_not_granted", "unknown_effect", "task_expired",
-	"destination_kind_unknown", "external_without_destination", "destination_not_allowed", "argument_injection",
+	"destination_kind_unknown", "external_without_destination", "destination_not_allowed", "recipient_not_allowed", "argument_injection",
 	"unknown_approval_setting_requires_approval", "tool_setting_requires_approval",
 	"write_requires_approval", "high_risk_requires_approval", "tainted_context_requires_approval",
 ]

@@ -30,7 +30,7 @@ destination_denial(host) := sprintf("destination host %q is not allowed: no gran
 } else := sprintf("destination host %q is not allowed for agent %q: it is not in data.agents[%q].hosts", [host, agent_id, agent_id])
 
 # A destination the policy cannot classify cannot be checked, so it denies.
-deny contains {"code": "destination_kind_unknown", "message": sprintf("destination kind %q is not one of url, email, path, argv", [object.get(d, "kind", "")])} if {
+deny contains {"code": "destination_kind_unknown", "message": sprintf("destination kind %q is not one of url, email, path, argv, recipient", [object.get(d, "kind", "")])} if {
 	some d in destinations
 	not object.get(d, "kind", "") in known_kinds
 }
@@ -46,9 +46,10 @@ deny contains {"code": "argument_injection", "message": "a command-line argument
 
 # An external effect sends data outside the trust domain; with no destination
 # the policy cannot tell where, so it denies.
-deny contains {"code": "external_without_destination", "message": "external tool call has no url or email destination"} if {
+deny contains {"code": "external_without_destination", "message": "external tool call has no url, email or recipient destination"} if {
 	tool_effect == "external"
 	count(host_destinations) == 0
+	count(recipient_destinations) == 0
 }
 
 # Time comes from input.time, never the clock, so decisions can be replayed.

@@ -28,8 +28,9 @@ known_effects := {"read", "write", "destructive", "external"}
 # confined by the guard's root instead.
 host_kinds := {"url", "email"}
 
-# "argv": command-line arguments a tool passes to a program (argument_injection).
-known_kinds := host_kinds | {"path", "argv"}
+# "argv": command-line arguments a tool passes to a program (argument_injection);
+# "recipient": a bank account, phone number, chat channel or user, account id.
+known_kinds := host_kinds | {"path", "argv", "recipient"}
 
 destinations := ds if {
 	ds := input.call.destinations

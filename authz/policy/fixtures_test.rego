@@ -40,3 +40,5 @@ codes(d) := {r.code | some r in d.reasons}
 url(host) := {"kind": "url", "scheme": "https", "host": host, "port": 443}
 
 email(address, domain) := {"kind": "email", "address": address, "host": domain}
+
+recipient(kind, address) := {"kind": "recipient", "type": kind, "address": address}
