@@ -2,6 +2,7 @@ package authz_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -27,9 +28,21 @@ func writePolicyDir(t *testing.T, dir, rego, data string) {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	if rego != "" {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "policy.rego"), []byte(rego), 0o644))
+		writeAtomically(t, filepath.Join(dir, "policy.rego"), rego)
 	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "data.json"), []byte(data), 0o644))
+	writeAtomically(t, filepath.Join(dir, "data.json"), data)
+}
+
+// writeAtomically writes path through a file beside its directory renamed
+// into place, so that a reload tick never sees it empty or half written
+// (a spurious failure where the test counts them).
+func writeAtomically(t *testing.T, path, content string) {
+	t.Helper()
+	f, err := os.CreateTemp(filepath.Dir(filepath.Dir(path)), ".write-*")
+	require.NoError(t, err)
+	_, err = f.WriteString(content)
+	require.NoError(t, errors.Join(err, f.Chmod(0o644), f.Close()))
+	require.NoError(t, os.Rename(f.Name(), path))
 }
 
 type events struct {
@@ -86,7 +99,7 @@ func TestPolicyDirHotReload(t *testing.T) {
 
 	// A broken change is rejected, reported with file and line, and the last
 	// good policy keeps serving.
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "policy.rego"), []byte("package ztagent\n\ndecision := {\n"), 0o644))
+	writeAtomically(t, filepath.Join(dir, "policy.rego"), "package ztagent\n\ndecision := {\n")
 	eventually(t, "failure report", func() bool { return eng.Stats().ReloadFailures == 1 })
 	require.ErrorContains(t, eng.LastReloadError(), "policy.rego:")
 	require.Equal(t, rev2, eng.Revision())
