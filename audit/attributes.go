@@ -32,6 +32,9 @@ const (
 	// KeyLinkKind (string) is set on span links to say why two spans are
 	// linked; see LinkKindProposedBy.
 	KeyLinkKind attribute.Key = "ztagent.link.kind"
+	// KeyProvenanceUntrusted (string[]) lists the values of a call that
+	// came from untrusted content, as "path<-source" (never the values).
+	KeyProvenanceUntrusted attribute.Key = "ztagent.provenance.untrusted"
 	// KeyLinkMissing (string) is set on an execute_tool span that a turn
 	// proposed but cannot link to; see LinkMissingTurnNotRecorded.
 	KeyLinkMissing attribute.Key = "ztagent.link.missing"

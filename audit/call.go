@@ -243,6 +243,17 @@ func (c *Call) Destinations(described []string) {
 	}
 }
 
+// Untrusted records which values of the call came from content anyone can
+// write and not from a trusted source, as "path<-source" (sources only,
+// never values): what a conversation's provenance found.
+func (c *Call) Untrusted(list []string) {
+	if c == nil || len(list) == 0 {
+		return
+	}
+	c.rec.Untrusted = list
+	c.span.set(KeyProvenanceUntrusted.StringSlice(list))
+}
+
 // StartDecision starts the run_guardrail span of a decision the policy
 // evaluates (not one served from a cache: see [Call.Decided]); the
 // returned ctx has it active, for the policy's own spans.

@@ -147,6 +147,9 @@ func recordAttributes(r *Record) []attribute.KeyValue {
 	if r.CredentialTTLSeconds != 0 {
 		attrs = append(attrs, KeyCredentialTTLSeconds.Float64(r.CredentialTTLSeconds))
 	}
+	if len(r.Untrusted) > 0 {
+		attrs = append(attrs, KeyProvenanceUntrusted.StringSlice(r.Untrusted))
+	}
 	if len(r.Destinations) > 0 {
 		attrs = append(attrs, KeyDestinations.StringSlice(r.Destinations))
 	}

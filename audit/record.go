@@ -33,13 +33,16 @@ type Record struct {
 	// Args are the argument values as the record shows them: absent unless
 	// recording them was asked for, and then with the redacted paths replaced
 	// by [Redacted] or "hmac-sha256:<hex>". Sinks must not change the map.
-	Args           map[string]any `json:"args,omitempty"`
-	Destinations   []string       `json:"destinations,omitempty"`
-	Allow          bool           `json:"allow"`
-	Code           string         `json:"code,omitempty"`
-	Reasons        []Reason       `json:"reasons,omitempty"`
-	PolicyID       string         `json:"policy_id,omitempty"`
-	PolicyRevision string         `json:"policy_revision,omitempty"`
+	Args         map[string]any `json:"args,omitempty"`
+	Destinations []string       `json:"destinations,omitempty"`
+	// Untrusted lists the values that came from content anyone can write
+	// and not from a trusted source, as "path<-source": where, never what.
+	Untrusted      []string `json:"untrusted,omitempty"`
+	Allow          bool     `json:"allow"`
+	Code           string   `json:"code,omitempty"`
+	Reasons        []Reason `json:"reasons,omitempty"`
+	PolicyID       string   `json:"policy_id,omitempty"`
+	PolicyRevision string   `json:"policy_revision,omitempty"`
 	// Cached says the decision was served from the decision cache, which
 	// reuses only decisions the policy marked cacheable.
 	Cached bool `json:"cached,omitempty"`

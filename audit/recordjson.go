@@ -44,16 +44,8 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if len(r.Destinations) > 0 {
-		b = append(b, `,"destinations":[`...)
-		for i, d := range r.Destinations {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonenc.AppendString(b, d)
-		}
-		b = append(b, ']')
-	}
+	b = optStrings(b, `,"destinations":[`, r.Destinations)
+	b = optStrings(b, `,"untrusted":[`, r.Untrusted)
 	b = append(b, `,"allow":`...)
 	b = strconv.AppendBool(b, r.Allow)
 	b = optString(b, `,"code":`, r.Code)
@@ -110,4 +102,20 @@ func optString(b []byte, key, s string) []byte {
 		return b
 	}
 	return jsonenc.AppendString(append(b, key...), s)
+}
+
+// optStrings appends key (with its opening bracket) and ss unless ss is
+// empty (omitempty).
+func optStrings(b []byte, key string, ss []string) []byte {
+	if len(ss) == 0 {
+		return b
+	}
+	b = append(b, key...)
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonenc.AppendString(b, s)
+	}
+	return append(b, ']')
 }

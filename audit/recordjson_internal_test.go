@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -39,9 +40,18 @@ func fullRecord(s string, f float64) *Record {
 		Time: time.Date(2026, 11, 30, 12, 0, 0, 123456789, time.FixedZone("x", 5*3600+30*60)), TraceID: s, SpanID: s,
 		ProposedBySpan: s, ConversationID: s, CallID: s, Tool: s, Effect: s, Risk: s, Subject: s, SVIDSerial: s,
 		ArgsDigest: s, Args: map[string]any{"b": s, "a": []any{1.5, nil, true, map[string]any{"<": s}}},
-		Destinations: []string{s, s + "2"}, Allow: true, Code: s, Reasons: []Reason{{Code: s, Message: s}, {Code: "c"}},
+		Destinations: []string{s, s + "2"}, Untrusted: []string{s}, Allow: true, Code: s, Reasons: []Reason{{Code: s, Message: s}, {Code: "c"}},
 		PolicyID: s, PolicyRevision: s, Cached: true, Approval: s, CredentialID: s, CredentialAudience: s,
 		CredentialTTLSeconds: f, Shadow: &Shadow{Revision: s, Allow: true, Code: s, Flip: s}, Outcome: s, Error: s, DurationMS: f,
+	}
+}
+
+// fullRecord sets every field of a Record, so a field added to Record but
+// not to appendRecord fails the comparison with encoding/json.
+func TestFullRecordSetsEveryField(t *testing.T) {
+	v := reflect.ValueOf(fullRecord("s", 1)).Elem()
+	for i := range v.NumField() {
+		require.False(t, v.Field(i).IsZero(), "fullRecord leaves %s zero", v.Type().Field(i).Name)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash/maphash"
+	"maps"
+	"math"
 	"math/bits"
 	"slices"
 	"sync"
@@ -168,6 +170,10 @@ func (c *decisionCache) key(in *Input) *cacheKey {
 	}
 	b = appendStr(b, in.Context.ConversationID)
 	b = appendStrs(b, in.Context.Taint)
+	b = appendBool(b, in.Context.TracksProvenance)
+	b = appendBool(b, in.Context.ProvenanceOverflow)
+	b = appendProvenance(b, in.Provenance)
+	b = appendUsage(b, in.Usage)
 	if len(b) > maxInlineKey {
 		sum := sha256.Sum256(b)
 		b = append(append(b[:0], keyDigest), sum[:]...)
@@ -294,4 +300,39 @@ func (c *decisionCache) put(k *cacheKey, in *Input, d *Decision) {
 		return
 	}
 	c.slot(k).Store(&cacheEntry{key: string(k.b), from: in.Time, until: until, wall: time.Now().Add(d.CacheTTL), d: detached(*d)})
+}
+
+// appendProvenance appends p in the order of its paths.
+func appendProvenance(b []byte, p map[string]Origin) []byte {
+	b = binary.AppendUvarint(b, uint64(len(p)))
+	for _, path := range slices.Sorted(maps.Keys(p)) {
+		o := p[path]
+		b = appendStr(b, path)
+		b = appendBool(appendBool(b, o.Trusted), o.Untrusted)
+		b = appendStrs(b, o.Sources)
+	}
+	return b
+}
+
+// appendUsage appends u (nil and empty apart) in the order of its scopes,
+// tools and arguments.
+func appendUsage(b []byte, u *Usage) []byte {
+	if u == nil {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	for _, scope := range [...]map[string]ToolUsage{u.Agent, u.Task} {
+		b = binary.AppendUvarint(b, uint64(len(scope)))
+		for _, tool := range slices.Sorted(maps.Keys(scope)) {
+			tu := scope[tool]
+			b = appendStr(b, tool)
+			b = binary.BigEndian.AppendUint64(b, math.Float64bits(tu.Calls))
+			b = binary.BigEndian.AppendUint64(b, math.Float64bits(tu.Destinations))
+			b = binary.AppendUvarint(b, uint64(len(tu.Sum)))
+			for _, arg := range slices.Sorted(maps.Keys(tu.Sum)) {
+				b = binary.BigEndian.AppendUint64(appendStr(b, arg), math.Float64bits(tu.Sum[arg]))
+			}
+		}
+	}
+	return b
 }

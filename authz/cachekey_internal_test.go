@@ -140,6 +140,36 @@ func forEachLeaf(t *testing.T, typ reflect.Type, prefix string, f func(string, f
 					set(v.Index(0))
 				}))
 			})
+		case fld.Type.Kind() == reflect.Pointer && fld.Type.Elem().Kind() == reflect.Struct:
+			elem := fld.Type.Elem()
+			forEachLeaf(t, elem, path, func(p string, set func(reflect.Value)) {
+				f(p, sub(func(v reflect.Value) {
+					if v.IsNil() {
+						v.Set(reflect.New(elem))
+					}
+					set(v.Elem())
+				}))
+			})
+		case fld.Type.Kind() == reflect.Map && fld.Type.Key().Kind() == reflect.String:
+			elem := fld.Type.Elem()
+			put := func(v reflect.Value, e reflect.Value) {
+				m := reflect.MakeMap(v.Type())
+				m.SetMapIndex(reflect.ValueOf("k").Convert(v.Type().Key()), e)
+				v.Set(m)
+			}
+			if elem.Kind() == reflect.Struct {
+				forEachLeaf(t, elem, path+"[k]", func(p string, set func(reflect.Value)) {
+					f(p, sub(func(v reflect.Value) {
+						e := reflect.New(elem).Elem()
+						set(e)
+						put(v, e)
+					}))
+				})
+				break
+			}
+			f(path+"[k]", sub(func(v reflect.Value) { put(v, reflect.ValueOf(1.0).Convert(elem)) }))
+		case fld.Type.Kind() == reflect.Float64:
+			f(path, sub(func(v reflect.Value) { v.SetFloat(1) }))
 		case fld.Type.Kind() == reflect.Slice && fld.Type.Elem().Kind() == reflect.String:
 			f(path, sub(func(v reflect.Value) { v.Set(reflect.ValueOf([]string{"x"})) }))
 		case fld.Type.Kind() == reflect.String:

@@ -15,6 +15,15 @@ type Input struct {
 	Tool      Tool      `json:"tool"`
 	Call      Call      `json:"call"`
 	Context   Context   `json:"context"`
+	// Provenance says where argument values came from, when the conversation
+	// keeps track (toolguard.Provenance): by argument path
+	// ("call.args.to", "call.args.items.0.id") for every string argument,
+	// and by destination ("call.destinations.0"). A value the conversation
+	// never saw is absent.
+	Provenance map[string]Origin `json:"provenance,omitempty"`
+	// Usage is what the budgets of the agent and of the task hold now for
+	// the tool called (toolguard budgets); absent when none was used.
+	Usage *Usage `json:"usage,omitempty"`
 	// Time is the decision time. Policies read the clock from here (time.now_ns
 	// is refused by default) so a decision can be replayed from its record.
 	Time time.Time `json:"time"`
@@ -79,4 +88,36 @@ type Destination struct {
 type Context struct {
 	ConversationID string   `json:"conversation_id,omitempty"`
 	Taint          []string `json:"taint"`
+	// TracksProvenance says the conversation keeps track of where values
+	// came from (toolguard.Provenance): input.provenance is then what it
+	// knows, and a value absent from it was never seen.
+	TracksProvenance bool `json:"tracks_provenance,omitempty"`
+	// ProvenanceOverflow says the conversation's provenance stopped keeping
+	// track (its bound was reached, or a value was too long to scan): any
+	// value may have come from untrusted content.
+	ProvenanceOverflow bool `json:"provenance_overflow,omitempty"`
+}
+
+// Origin is where one value came from.
+type Origin struct {
+	// Trusted: seen in a trusted source (the user's own words, the user's
+	// own records).
+	Trusted bool `json:"trusted"`
+	// Untrusted: seen in content anyone can write (a web page, an e-mail).
+	Untrusted bool `json:"untrusted"`
+	// Sources name the untrusted sources, "label@call_id", first seen first.
+	Sources []string `json:"sources,omitempty"`
+}
+
+// Usage is what budgets hold for the tool called, by scope.
+type Usage struct {
+	Agent map[string]ToolUsage `json:"agent,omitempty"` // by tool name
+	Task  map[string]ToolUsage `json:"task,omitempty"`
+}
+
+// ToolUsage is one tool's budgets in one scope, within their windows.
+type ToolUsage struct {
+	Calls        float64            `json:"calls"`
+	Sum          map[string]float64 `json:"sum,omitempty"` // by argument
+	Destinations float64            `json:"destinations"`
 }

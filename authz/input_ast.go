@@ -2,6 +2,7 @@ package authz
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/ztagent/ztagent/internal/jsonenc"
 )
 
 // inputValue builds the OPA value of an input directly from the typed
@@ -34,15 +37,27 @@ func (e *Engine) inputValue(in *Input) (ast.Value, error) {
 		ast.Item(kArgsDigest, str(in.Call.ArgsDigest)),
 		ast.Item(kDestinations, destinationsTerm(in.Call.Destinations)),
 	)
-	return ast.NewObject(
+	context := func() *ast.Term { return contextTerm(in.Context) }
+	ctxTerm := context()
+	if !in.Context.TracksProvenance && !in.Context.ProvenanceOverflow { // the cache is keyed by conversation and taint only
+		ctxTerm = cachedList(&e.terms.contexts, in.Context.ConversationID, in.Context.Taint, context)
+	}
+	doc := ast.NewObject(
 		ast.Item(kSubject, e.terms.subjects.get(in.Subject, subjectTerm)),
 		ast.Item(kPrincipal, cachedList(&e.terms.principals, in.Principal.User, in.Principal.Chain, func() *ast.Term { return principalTerm(in.Principal) })),
 		ast.Item(kTask, taskTerm(in.Task)),
 		ast.Item(kTool, e.terms.tools.get(in.Tool, toolTerm)),
 		ast.Item(kCall, ast.NewTerm(call)),
-		ast.Item(kContext, cachedList(&e.terms.contexts, in.Context.ConversationID, in.Context.Taint, func() *ast.Term { return contextTerm(in.Context) })),
+		ast.Item(kContext, ctxTerm),
 		ast.Item(kTime, timeTerm(in.Time)),
-	), nil
+	)
+	if len(in.Provenance) > 0 {
+		doc.Insert(kProvenance, provenanceTerm(in.Provenance))
+	}
+	if in.Usage != nil {
+		doc.Insert(kUsage, usageTerm(*in.Usage))
+	}
+	return doc, nil
 }
 
 // The field names of the input document, made once. Terms are never changed
@@ -59,6 +74,12 @@ var (
 	kDestinations, kKind, kScheme      = str("destinations"), str("kind"), str("scheme")
 	kHost, kPort, kPath, kAddress      = str("host"), str("port"), str("path"), str("address")
 	kFlagged, kType                    = str("flagged"), str("type")
+	kProvenance, kUsage, kTrusted      = str("provenance"), str("usage"), str("trusted")
+	kUntrusted, kSources, kAgent       = str("untrusted"), str("sources"), str("agent")
+	kTaskScope, kCalls, kSum           = str("task"), str("calls"), str("sum")
+	kDestinationsCount                 = str("destinations")
+	kProvenanceOverflow                = str("provenance_overflow")
+	kTracksProvenance                  = str("tracks_provenance")
 	kTaint, kConversationID            = str("taint"), str("conversation_id")
 )
 
@@ -157,7 +178,61 @@ func contextTerm(c Context) *ast.Term {
 	if c.ConversationID != "" {
 		o.Insert(kConversationID, str(c.ConversationID))
 	}
+	if c.TracksProvenance {
+		o.Insert(kTracksProvenance, ast.BooleanTerm(true))
+	}
+	if c.ProvenanceOverflow {
+		o.Insert(kProvenanceOverflow, ast.BooleanTerm(true))
+	}
 	return ast.NewTerm(o)
+}
+
+func provenanceTerm(p map[string]Origin) *ast.Term {
+	o := ast.NewObject()
+	for path, origin := range p {
+		v := ast.NewObject(ast.Item(kTrusted, ast.BooleanTerm(origin.Trusted)), ast.Item(kUntrusted, ast.BooleanTerm(origin.Untrusted)))
+		if len(origin.Sources) > 0 {
+			v.Insert(kSources, stringArray(origin.Sources))
+		}
+		o.Insert(str(path), ast.NewTerm(v))
+	}
+	return ast.NewTerm(o)
+}
+
+func usageTerm(u Usage) *ast.Term {
+	o := ast.NewObject()
+	for _, scope := range [...]struct {
+		k     *ast.Term
+		tools map[string]ToolUsage
+	}{{kAgent, u.Agent}, {kTaskScope, u.Task}} {
+		if len(scope.tools) == 0 {
+			continue
+		}
+		tools := ast.NewObject()
+		for name, tu := range scope.tools {
+			t := ast.NewObject(ast.Item(kCalls, numberTerm(tu.Calls)), ast.Item(kDestinationsCount, numberTerm(tu.Destinations)))
+			if len(tu.Sum) > 0 {
+				sums := ast.NewObject()
+				for arg, v := range tu.Sum {
+					sums.Insert(str(arg), numberTerm(v))
+				}
+				t.Insert(kSum, ast.NewTerm(sums))
+			}
+			tools.Insert(str(name), ast.NewTerm(t))
+		}
+		o.Insert(scope.k, ast.NewTerm(tools))
+	}
+	return ast.NewTerm(o)
+}
+
+// numberTerm is f as encoding/json writes it, so the document is the one
+// the JSON encoding of the input gives.
+func numberTerm(f float64) *ast.Term {
+	b, err := jsonenc.AppendFloat(nil, f)
+	if err != nil { // NaN or an infinity: encoding/json refuses them too
+		return ast.NullTerm()
+	}
+	return ast.NumberTerm(json.Number(b))
 }
 
 // listKey is a comparable key for a string and a short list of strings

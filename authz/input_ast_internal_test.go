@@ -26,6 +26,15 @@ func sampleInputs() []*Input {
 			Time:    time.Date(2026, 11, 30, 12, 0, 0, 5, time.UTC),
 		},
 		{Call: Call{Args: json.RawMessage(`null`)}},
+		{
+			Context:    Context{ConversationID: "c-2", Taint: []string{"untrusted:email"}, TracksProvenance: true, ProvenanceOverflow: true},
+			Provenance: map[string]Origin{"call.args.to": {Untrusted: true, Sources: []string{"untrusted:email@call_3"}}, "call.destinations.0": {Trusted: true}},
+			Usage: &Usage{
+				Agent: map[string]ToolUsage{"send_money": {Calls: 2, Sum: map[string]float64{"amount": 150.5}, Destinations: 1}},
+				Task:  map[string]ToolUsage{"send_money": {Calls: 1e21}},
+			},
+		},
+		{Usage: &Usage{}},
 		{Call: Call{Args: json.RawMessage(`[1,"2",{"x":{}}]`)}, Context: Context{Taint: []string{}}},
 	}
 }

@@ -45,6 +45,9 @@ type derivation struct {
 	dests     []authz.Destination
 	described []string
 	files     []egress.File
+	// fixed marks the destinations declared in code (FixedURL), not taken
+	// from the arguments: the model did not choose them.
+	fixed []bool
 }
 
 // destinations derives what the tool's declarations find in the arguments;

@@ -3,6 +3,7 @@ package toolguard
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -99,7 +100,7 @@ func (c *call) authorize(ctx context.Context, argsErr error) *DeniedError {
 	}
 	c.rec.Destinations(d.described)
 	c.files = d.files
-	c.buildInput(ctx, d.dests)
+	c.buildInput(ctx, d)
 	if d := c.decide(ctx); d != nil {
 		return d
 	}
@@ -142,7 +143,8 @@ func (c *call) identify() *DeniedError {
 // chain, the remembered destinations, the task's scopes) and only read: a
 // cache lookup reads them, and the decider gets its own copy (detached)
 // before it evaluates, since a decider may keep or change its input.
-func (c *call) buildInput(ctx context.Context, dests []authz.Destination) {
+func (c *call) buildInput(ctx context.Context, d derivation) {
+	dests := d.dests
 	subject := c.who.subject
 	p := principal(ctx)
 	chain := c.who.chain
@@ -172,6 +174,11 @@ func (c *call) buildInput(ctx context.Context, dests []authz.Destination) {
 	if s := taintSet(ctx); s != nil {
 		in.Context.Taint = s.Labels()
 	}
+	if pv := provenanceOf(ctx); pv != nil {
+		in.Provenance = pv.origins(c.args.decoded, dests, d.fixed)
+		in.Context.TracksProvenance, in.Context.ProvenanceOverflow = true, pv.Overflowed()
+		c.rec.Untrusted(untrustedOnly(in.Provenance))
+	}
 	c.input = in
 }
 
@@ -187,6 +194,18 @@ func detached(in authz.Input) authz.Input {
 	if in.Task.ExpiresAt != nil {
 		exp := *in.Task.ExpiresAt
 		in.Task.ExpiresAt = &exp
+	}
+	if in.Provenance != nil {
+		p := make(map[string]authz.Origin, len(in.Provenance))
+		for k, o := range in.Provenance {
+			o.Sources = slices.Clone(o.Sources)
+			p[k] = o
+		}
+		in.Provenance = p
+	}
+	if in.Usage != nil {
+		u := detachedUsage(*in.Usage)
+		in.Usage = &u
 	}
 	return in
 }
@@ -344,7 +363,7 @@ func (c *call) execute(ctx context.Context, run func(context.Context) error) (er
 		grant.End() // first: nothing reaches out on a revoked credential
 		c.revoke(ctx)
 		if s := taintSet(ctx); s != nil {
-			s.Add(c.tool.OutputTaint...)
+			s.Add(c.tool.taint...)
 		}
 		switch {
 		case !returned:
@@ -390,4 +409,19 @@ func describe(d authz.Destination) string {
 	default:
 		return "path:" + d.Path
 	}
+}
+
+func detachedUsage(u authz.Usage) authz.Usage {
+	clone := func(m map[string]authz.ToolUsage) map[string]authz.ToolUsage {
+		if m == nil {
+			return nil
+		}
+		out := make(map[string]authz.ToolUsage, len(m))
+		for k, tu := range m {
+			tu.Sum = maps.Clone(tu.Sum)
+			out[k] = tu
+		}
+		return out
+	}
+	return authz.Usage{Agent: clone(u.Agent), Task: clone(u.Task)}
 }

@@ -16,6 +16,7 @@ const (
 	principalKey
 	taskKey
 	taintKey
+	provenanceKey
 )
 
 // WithCall returns a context that carries the id the model gave this tool

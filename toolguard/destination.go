@@ -130,6 +130,7 @@ func derive(decls []Dest, args any) (derivation, error) {
 	for _, decl := range decls {
 		if decl.fixed != nil {
 			d.dests = append(d.dests, *decl.fixed)
+			d.fixed = append(d.fixed, true)
 			continue
 		}
 		err := decl.path.eachString(args, decl.optional, func(v string) error {
@@ -141,6 +142,7 @@ func derive(decls []Dest, args any) (derivation, error) {
 				d.files = append(d.files, f)
 			}
 			d.dests = append(d.dests, dst)
+			d.fixed = append(d.fixed, false)
 			return nil
 		})
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -55,10 +56,35 @@ type Tool struct {
 	// CodeBadArgs before the policy runs, and WrapJSON checks the declared
 	// destination and redaction paths against it.
 	InputSchema json.RawMessage
+	// Output declares where the values of the tool's result come from, for
+	// a conversation's Provenance: content anyone can write, or records of
+	// the user's own systems. Its Untrusted label also taints the
+	// conversation, as OutputTaint does.
+	Output Output
 
 	// Filled by validate.
 	redact      []argPath
 	redactPaths []string // redact in the form audit reads
+	output      *outputSpec
+	taint       []string // OutputTaint and Output.Untrusted
+}
+
+// Output declares what a tool's result carries. Trust is per field, not
+// per tool: an e-mail's subject and body are anyone's words, its verified
+// sender is not; a calendar event's description is, its participants are
+// the user's own contacts.
+type Output struct {
+	// Untrusted labels content anyone can write ("untrusted:web",
+	// "untrusted:email"). With UntrustedPaths empty, the whole result is
+	// such content (less TrustedPaths).
+	Untrusted string
+	// UntrustedPaths are the paths of the result (written as in
+	// Destinations, crossing arrays) that hold such content.
+	UntrustedPaths []string
+	// TrustedPaths are paths of the result that are records of the user's
+	// own systems (a calendar event's participants, the user's payee list):
+	// their values are registered as trusted.
+	TrustedPaths []string
 }
 
 var toolName = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
@@ -99,6 +125,15 @@ func (t Tool) validate() (Tool, error) {
 		}
 		t.redact = append(t.redact, p)
 		t.redactPaths = append(t.redactPaths, strings.Join(p.names(), "."))
+	}
+	out, err := t.Output.spec()
+	if err != nil {
+		return t, fmt.Errorf("toolguard: tool %s: %w", t.Name, err)
+	}
+	t.output = out
+	t.taint = slices.Clone(t.OutputTaint)
+	if l := t.Output.Untrusted; l != "" && !slices.Contains(t.taint, l) {
+		t.taint = append(t.taint, l)
 	}
 	t.Destinations = append([]Dest(nil), t.Destinations...)
 	t.OutputTaint = append([]string(nil), t.OutputTaint...)

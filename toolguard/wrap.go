@@ -38,6 +38,9 @@ func Wrap[A, R any](g *Guard, tool Tool, fn func(context.Context, A) (R, error))
 		err := g.do(ctx, &t, f, ferr, func(ctx context.Context) error {
 			var runErr error
 			out, runErr = fn(ctx, copied)
+			if runErr == nil {
+				recordOutput(ctx, &t, func() ([]byte, error) { return json.Marshal(out) })
+			}
 			return runErr
 		})
 		return out, err
@@ -68,6 +71,9 @@ func WrapJSON(g *Guard, tool Tool, fn func(context.Context, json.RawMessage) (js
 		err := g.do(ctx, &t, f, ferr, func(ctx context.Context) error {
 			var runErr error
 			out, runErr = fn(ctx, append(json.RawMessage(nil), f.raw...))
+			if runErr == nil {
+				recordOutput(ctx, &t, func() ([]byte, error) { return out, nil })
+			}
 			return runErr
 		})
 		return out, err

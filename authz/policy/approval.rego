@@ -32,12 +32,17 @@ approval_reasons contains {"code": "unknown_approval_setting_requires_approval",
 	tool_approval == "unknown"
 }
 
+# Without provenance (toolguard.Provenance), the policy cannot tell the
+# user's values from an outsider's, so it asks by effect, risk and taint.
+# With it, provenance.rego asks by where the call's values came from.
 approval_reasons contains {"code": "write_requires_approval", "message": sprintf("tool effect %q changes state", [tool_effect])} if {
+	not tracks_provenance
 	tool_effect in {"write", "destructive"}
 	tool_approval != "never"
 }
 
 approval_reasons contains {"code": "high_risk_requires_approval", "message": "tool risk is high"} if {
+	not tracks_provenance
 	tool_risk == "high"
 	tool_approval != "never"
 }
@@ -45,6 +50,7 @@ approval_reasons contains {"code": "high_risk_requires_approval", "message": "to
 # Content from untrusted sources may have steered the model (prompt
 # injection), so anything beyond a read needs a human.
 approval_reasons contains {"code": "tainted_context_requires_approval", "message": "the conversation read untrusted content"} if {
+	not tracks_provenance
 	tainted
 	tool_effect != "read"
 	tool_approval != "never"

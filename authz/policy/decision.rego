@@ -22,7 +22,10 @@ decision := {
 reason_order := [
 	"tool_not_granted", "unknown_effect", "task_expired",
 	"destination_kind_unknown", "external_without_destination", "destination_not_allowed", "recipient_not_allowed", "argument_injection",
+	"untrusted_destination",
 	"unknown_approval_setting_requires_approval", "tool_setting_requires_approval",
+	"untrusted_destination_requires_approval", "untrusted_argument_requires_approval",
+	"unverified_destination_requires_approval", "provenance_overflow_requires_approval",
 	"write_requires_approval", "high_risk_requires_approval", "tainted_context_requires_approval",
 ]
 
