@@ -281,10 +281,11 @@ func detached(d Decision) Decision {
 }
 
 // cacheable is the engine's half of "the policy marks it cacheable": the
-// policy can ask, but approvals and denials are never kept. (No cache is in
+// policy can ask, but approvals, denials and decisions that use budgets
+// (each use must be reserved) are never kept. (No cache is in
 // use while a shadow policy or decision logs are on: Engine.cacheOf.)
 func cacheable(d *Decision) bool {
-	return d.CacheTTL > 0 && d.Allow && !d.Approval.Required
+	return d.CacheTTL > 0 && d.Allow && !d.Approval.Required && len(d.Budgets) == 0
 }
 
 // put stores d for k, decided for in.

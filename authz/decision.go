@@ -37,6 +37,22 @@ type Decision struct {
 	// Cached says the decision was served from the decision cache, not
 	// evaluated for this call.
 	Cached bool `json:"-"`
+	// Budgets are the uses of budgets the call makes: the guard reserves
+	// them all, atomically, before the call runs, and denies with
+	// budget_exceeded when one would pass its limit. A decision with
+	// budgets is never reused from the decision cache.
+	Budgets []BudgetUse `json:"budgets,omitempty"`
+}
+
+// BudgetUse is one use of one budget by a call.
+type BudgetUse struct {
+	Scope   string   `json:"scope"`             // "agent" or "task"
+	Metric  string   `json:"metric"`            // "calls", "sum:<argument>" or "destinations"
+	Amount  float64  `json:"amount"`            // for calls and sums
+	Members []string `json:"members,omitempty"` // for destinations: each counted once per window
+	Limit   float64  `json:"limit"`
+	// WindowSeconds is the length of the sliding window.
+	WindowSeconds int `json:"window_seconds"`
 }
 
 // Reason explains a decision with a stable, machine-readable Code.
@@ -183,6 +199,13 @@ var (
 	keyAllowPrivate = ast.StringTerm("allow_private")
 	keyRedact       = ast.StringTerm("redact")
 	keyCache        = ast.StringTerm("cache")
+	keyBudgets      = ast.StringTerm("budgets")
+	keyScope        = ast.StringTerm("scope")
+	keyMetric       = ast.StringTerm("metric")
+	keyAmount       = ast.StringTerm("amount")
+	keyMembers      = ast.StringTerm("members")
+	keyLimit        = ast.StringTerm("limit")
+	keyWindow       = ast.StringTerm("window_seconds")
 )
 
 func (d *Decision) decodeRest(doc ast.Object) error {
@@ -245,6 +268,9 @@ func (d *Decision) decodeRest(doc ast.Object) error {
 	if err := decodeStrings(doc, keyRedact, "redact", &d.Redact); err != nil {
 		return err
 	}
+	if err := d.decodeBudgets(doc); err != nil {
+		return err
+	}
 	if o, err := decodeObject(doc, keyCache, "cache"); err != nil {
 		return err
 	} else if o != nil {
@@ -259,6 +285,55 @@ func (d *Decision) decodeRest(doc ast.Object) error {
 		// wrap, to a negative TTL or an arbitrary short one.
 		d.CacheTTL = time.Duration(min(int64(ttl), maxCacheTTLSeconds)) * time.Second
 	}
+	return nil
+}
+
+func (d *Decision) decodeBudgets(doc ast.Object) error {
+	t := doc.Get(keyBudgets)
+	if t == nil || isNull(t) {
+		return nil
+	}
+	arr, ok := t.Value.(*ast.Array)
+	if !ok {
+		return typeErr("budgets", "an array", t)
+	}
+	for i := range arr.Len() {
+		el := arr.Elem(i)
+		o, ok := el.Value.(ast.Object)
+		if !ok {
+			return typeErr(fmt.Sprintf("budgets[%d]", i), "an object", el)
+		}
+		var b BudgetUse
+		if err := errors.Join(
+			decodeString(o, keyScope, "budgets[].scope", &b.Scope),
+			decodeString(o, keyMetric, "budgets[].metric", &b.Metric),
+			decodeFloat(o, keyAmount, "budgets[].amount", &b.Amount),
+			decodeStrings(o, keyMembers, "budgets[].members", &b.Members),
+			decodeFloat(o, keyLimit, "budgets[].limit", &b.Limit),
+			decodeInt(o, keyWindow, "budgets[].window_seconds", &b.WindowSeconds),
+		); err != nil {
+			return err
+		}
+		d.Budgets = append(d.Budgets, b)
+	}
+	return nil
+}
+
+// decodeFloat accepts any JSON number.
+func decodeFloat(o ast.Object, k *ast.Term, field string, dst *float64) error {
+	t := o.Get(k)
+	if t == nil || isNull(t) {
+		return nil
+	}
+	n, ok := t.Value.(ast.Number)
+	if !ok {
+		return typeErr(field, "a number", t)
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || math.IsInf(f, 0) {
+		return fmt.Errorf("%s is %s, want a finite number", field, string(n))
+	}
+	*dst = f
 	return nil
 }
 
@@ -372,6 +447,27 @@ func (d *Decision) validate() error {
 	}
 	if d.Credential.TTLSeconds < 0 {
 		return fmt.Errorf("credential.ttl_seconds is negative: %d", d.Credential.TTLSeconds)
+	}
+	for i, b := range d.Budgets {
+		if err := b.validate(); err != nil {
+			return fmt.Errorf("budgets[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func (b BudgetUse) validate() error {
+	switch {
+	case b.Scope != "agent" && b.Scope != "task":
+		return fmt.Errorf("scope is %q, want \"agent\" or \"task\"", b.Scope)
+	case b.Metric != "calls" && b.Metric != "destinations" && (len(b.Metric) <= len("sum:") || b.Metric[:len("sum:")] != "sum:"):
+		return fmt.Errorf("metric is %q, want calls, sum:<argument> or destinations", b.Metric)
+	case b.Amount < 0 || b.Limit < 0:
+		return errors.New("amount and limit must not be negative")
+	case b.WindowSeconds <= 0:
+		return fmt.Errorf("window_seconds is %d, want a positive number", b.WindowSeconds)
+	case b.Metric == "destinations" && len(b.Members) == 0:
+		return errors.New("a destinations budget needs its members")
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/creds"
 	"github.com/ztagent/ztagent/identity"
+	"github.com/ztagent/ztagent/toolguard/budget"
 	"github.com/ztagent/ztagent/toolguard/egress"
 )
 
@@ -36,6 +37,8 @@ type call struct {
 	denied    *DeniedError
 	reasons   [2]audit.Reason // room for the verdict's usual reasons
 	files     []egress.File   // the path destinations with their roots, shared
+	// reservation is what the call took of its budgets, until it runs.
+	reservation *budget.Reservation
 }
 
 // do runs the path of one tool call. argsErr is a failure to freeze the
@@ -68,6 +71,7 @@ func (g *Guard) do(ctx context.Context, t *Tool, args frozen, argsErr error, run
 	c.id = c.rec.ID()
 
 	if c.denied = c.authorize(ctx, argsErr); c.denied != nil {
+		c.release(ctx) // a call that does not run uses nothing of its budgets
 		g.stats.denied.Add(1)
 		c.finish(ctx, audit.Outcome{Status: audit.StatusDenied, Code: c.denied.Code, Reason: c.denied.Reason})
 		return c.denied
@@ -100,8 +104,15 @@ func (c *call) authorize(ctx context.Context, argsErr error) *DeniedError {
 	}
 	c.rec.Destinations(d.described)
 	c.files = d.files
-	c.buildInput(ctx, d)
+	usage, err := c.usage(ctx, task(ctx))
+	if err != nil {
+		return deny(t, c.id, CodeBudgetUnavailable, "the agent's budgets could not be read", err)
+	}
+	c.buildInput(ctx, d, usage)
 	if d := c.decide(ctx); d != nil {
+		return d
+	}
+	if d := c.reserve(ctx); d != nil {
 		return d
 	}
 	if d := c.approve(ctx); d != nil {
@@ -143,7 +154,7 @@ func (c *call) identify() *DeniedError {
 // chain, the remembered destinations, the task's scopes) and only read: a
 // cache lookup reads them, and the decider gets its own copy (detached)
 // before it evaluates, since a decider may keep or change its input.
-func (c *call) buildInput(ctx context.Context, d derivation) {
+func (c *call) buildInput(ctx context.Context, d derivation, usage *authz.Usage) {
 	dests := d.dests
 	subject := c.who.subject
 	p := principal(ctx)
@@ -158,6 +169,7 @@ func (c *call) buildInput(ctx context.Context, d derivation) {
 		Tool:      authz.Tool{Name: c.tool.Name, Effect: string(c.tool.Effect), Risk: string(c.tool.Risk)},
 		Call:      authz.Call{ID: c.id, Args: c.args.raw, ArgsDigest: c.args.digest, Destinations: dests},
 		Context:   authz.Context{ConversationID: audit.ConversationID(ctx), Taint: []string{}},
+		Usage:     usage,
 		Time:      c.g.now().UTC(),
 	}
 	if t := task(ctx); t != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/creds"
 	"github.com/ztagent/ztagent/identity"
+	"github.com/ztagent/ztagent/toolguard/budget"
 )
 
 // Guard composes identity, policy, credentials and audit. It is safe for
@@ -30,6 +31,7 @@ type Guard struct {
 	approver        Approver
 	approvalTimeout time.Duration
 	maxCredTTL      time.Duration
+	budgets         budget.Store
 	now             func() time.Time
 	revoker         *revoker
 	shared          sync.Map                 // *sharedCred → struct{}: task credentials to refresh
@@ -83,6 +85,7 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		approver:        c.approver,
 		approvalTimeout: c.approvalTimeout,
 		maxCredTTL:      c.maxCredTTL,
+		budgets:         c.budgets,
 		now:             c.now,
 		digests:         newArgsDigester(c.argsKey),
 	}
@@ -120,6 +123,9 @@ func (g *Guard) fillDefaults(ctx context.Context, c *config) error {
 		}
 		g.decider = eng
 		g.owned = append(g.owned, eng.Close)
+	}
+	if g.budgets == nil {
+		g.budgets = budget.NewMemory(budget.WithClock(c.now))
 	}
 	if g.issuer == nil {
 		m, err := creds.NewMinter(creds.WithClock(c.now))
@@ -191,6 +197,10 @@ type Stats struct {
 	Refreshes       uint64 // task credentials renewed in the background
 	RefreshFailures uint64 // background renewals that failed (the old one serves until expiry)
 	SinkFailures    uint64
+	// BudgetReleaseFailures counts reservations of calls that did not run
+	// that the budget store failed to give back: the budget holds them
+	// until their window passes.
+	BudgetReleaseFailures uint64
 	// UnlinkedCalls counts calls a turn proposed on a tracer that records
 	// nothing while the guard's records: their spans cannot link to the
 	// turn. Start turns with Guard.StartTurn so both share one tracer.
@@ -201,6 +211,7 @@ type counters struct {
 	calls, denied                                            atomic.Uint64
 	revokeFailures, revokeRetries, revokeLost, revokeExpired atomic.Uint64
 	refreshes, refreshFailures                               atomic.Uint64
+	budgetReleaseFailures                                    atomic.Uint64
 }
 
 // Stats returns a snapshot of the guard's counters.
@@ -209,17 +220,18 @@ func (g *Guard) Stats() Stats {
 		return Stats{}
 	}
 	return Stats{
-		Calls:           g.stats.calls.Load(),
-		Denied:          g.stats.denied.Load(),
-		RevokeFailures:  g.stats.revokeFailures.Load(),
-		RevokeRetries:   g.stats.revokeRetries.Load(),
-		RevokeLost:      g.stats.revokeLost.Load(),
-		RevokeExpired:   g.stats.revokeExpired.Load(),
-		RevokePending:   uint64(g.revoker.pendingCount()),
-		Refreshes:       g.stats.refreshes.Load(),
-		RefreshFailures: g.stats.refreshFailures.Load(),
-		SinkFailures:    g.calls.SinkFailures(),
-		UnlinkedCalls:   g.calls.Unlinked(),
+		Calls:                 g.stats.calls.Load(),
+		Denied:                g.stats.denied.Load(),
+		RevokeFailures:        g.stats.revokeFailures.Load(),
+		RevokeRetries:         g.stats.revokeRetries.Load(),
+		RevokeLost:            g.stats.revokeLost.Load(),
+		RevokeExpired:         g.stats.revokeExpired.Load(),
+		RevokePending:         uint64(g.revoker.pendingCount()),
+		Refreshes:             g.stats.refreshes.Load(),
+		RefreshFailures:       g.stats.refreshFailures.Load(),
+		SinkFailures:          g.calls.SinkFailures(),
+		BudgetReleaseFailures: g.stats.budgetReleaseFailures.Load(),
+		UnlinkedCalls:         g.calls.Unlinked(),
 	}
 }
 

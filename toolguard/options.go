@@ -11,6 +11,7 @@ import (
 	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/creds"
 	"github.com/ztagent/ztagent/identity"
+	"github.com/ztagent/ztagent/toolguard/budget"
 )
 
 // Option configures a Guard. Options not given fall back to the embedded
@@ -34,6 +35,7 @@ type config struct {
 	approvalTimeout time.Duration
 	revokeTimeout   time.Duration
 	maxCredTTL      time.Duration
+	budgets         budget.Store
 	records         []audit.CallOption // what and how the guard records (records.go)
 	now             func() time.Time
 	argsKey         []byte

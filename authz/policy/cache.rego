@@ -15,6 +15,7 @@ cache := {"ttl_seconds": cache_ttl_seconds} if {
 	allow
 	tool_effect == "read"
 	not approval.required
+	count(budgets) == 0 # each use of a budget must be reserved
 }
 
 # Short by default: a grant removed from data takes effect at the next

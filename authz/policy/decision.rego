@@ -14,6 +14,7 @@ decision := {
 	"egress": egress,
 	"redact": [],
 	"cache": cache,
+	"budgets": budgets,
 }
 
 # Reasons come most fundamental first: the first one is the code a caller
@@ -22,7 +23,7 @@ decision := {
 reason_order := [
 	"tool_not_granted", "unknown_effect", "task_expired",
 	"destination_kind_unknown", "external_without_destination", "destination_not_allowed", "recipient_not_allowed", "argument_injection",
-	"untrusted_destination",
+	"untrusted_destination", "budget_invalid", "budget_argument_invalid", "budget_exceeded",
 	"unknown_approval_setting_requires_approval", "tool_setting_requires_approval",
 	"untrusted_destination_requires_approval", "untrusted_argument_requires_approval",
 	"unverified_destination_requires_approval", "provenance_overflow_requires_approval",
