@@ -95,6 +95,9 @@ func (c *call) authorize(ctx context.Context, argsErr error) *DeniedError {
 	if t := task(ctx); t != nil && t.hasEnded() {
 		return deny(c.tool, c.id, CodeTaskEnded, "the task has ended", errTaskEnded)
 	}
+	if d := c.suspended(ctx); d != nil {
+		return d
+	}
 	if argsErr != nil {
 		return deny(t, c.id, CodeBadArgs, argsErr.Error(), argsErr)
 	}
@@ -281,6 +284,7 @@ func (c *call) decide(ctx context.Context) *DeniedError {
 	if d != nil {
 		d.Reasons = dec.Reasons
 		v.Code = d.Code
+		c.policySuspended(ctx, d.Code)
 	}
 	c.rec.Decided(v, dec.Cached)
 	return d

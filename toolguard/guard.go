@@ -37,6 +37,7 @@ type Guard struct {
 	shared          sync.Map                 // *sharedCred → struct{}: task credentials to refresh
 	who             atomic.Pointer[svidInfo] // the last SVID seen, as recorded
 	digests         *argsDigester            // names arguments (WithArgsDigestKey)
+	suspend         suspender                // Suspend, Resume
 
 	cancel    context.CancelFunc
 	bg        sync.WaitGroup

@@ -21,7 +21,7 @@ decision := {
 # sees, and "not granted" says more than "wrong host". Codes a user's own
 # rules add come after these, in the set's order.
 reason_order := [
-	"tool_not_granted", "unknown_effect", "task_expired",
+	"agent_suspended", "task_suspended", "tool_not_granted", "unknown_effect", "task_expired",
 	"destination_kind_unknown", "external_without_destination", "destination_not_allowed", "recipient_not_allowed", "argument_injection",
 	"untrusted_destination", "budget_invalid", "budget_argument_invalid", "budget_exceeded",
 	"unknown_approval_setting_requires_approval", "tool_setting_requires_approval",
