@@ -306,6 +306,9 @@ func (c *decisionCache) put(k *cacheKey, in *Input, d *Decision) {
 // appendProvenance appends p in the order of its paths.
 func appendProvenance(b []byte, p map[string]Origin) []byte {
 	b = binary.AppendUvarint(b, uint64(len(p)))
+	if len(p) == 0 {
+		return b // no sorted copy of no keys: this runs on every lookup
+	}
 	for _, path := range slices.Sorted(maps.Keys(p)) {
 		o := p[path]
 		b = appendStr(b, path)
@@ -324,6 +327,9 @@ func appendUsage(b []byte, u *Usage) []byte {
 	b = append(b, 1)
 	for _, scope := range [...]map[string]ToolUsage{u.Agent, u.Task} {
 		b = binary.AppendUvarint(b, uint64(len(scope)))
+		if len(scope) == 0 {
+			continue
+		}
 		for _, tool := range slices.Sorted(maps.Keys(scope)) {
 			tu := scope[tool]
 			b = appendStr(b, tool)

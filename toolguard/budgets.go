@@ -45,16 +45,27 @@ func budgetScope(scope, agent, task string) string {
 	return "agent:" + agent
 }
 
+// budgetScope is the task's scope in the budget store, made once rather
+// than on every call (checked against ID, which a caller could change).
+func (t *Task) budgetScope() string {
+	if p := t.scope.Load(); p != nil && strings.TrimPrefix(*p, "task:") == t.ID {
+		return *p
+	}
+	s := budgetScope("task", "", t.ID)
+	t.scope.Store(&s)
+	return s
+}
+
 // usage is what the agent's and the task's budgets for the tool hold now,
 // for input.usage; nil when neither has any.
 func (c *call) usage(ctx context.Context, t *Task) (*authz.Usage, error) {
-	agent, err := c.g.budgets.Usage(ctx, budgetScope("agent", c.who.subject, ""), c.tool.Name)
+	agent, err := c.g.budgets.Usage(ctx, c.who.budgetScope, c.tool.Name)
 	if err != nil {
 		return nil, err
 	}
 	var task map[string]float64
 	if t != nil && t.ID != "" {
-		if task, err = c.g.budgets.Usage(ctx, budgetScope("task", "", t.ID), c.tool.Name); err != nil {
+		if task, err = c.g.budgets.Usage(ctx, t.budgetScope(), c.tool.Name); err != nil {
 			return nil, err
 		}
 	}

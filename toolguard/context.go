@@ -79,6 +79,8 @@ type Task struct {
 	// ended is set under mu (so End and a credential's swap agree) and
 	// read without it on every call.
 	ended atomic.Bool
+	// scope is the task's budget scope, "task:<id>", made once.
+	scope atomic.Pointer[string]
 }
 
 // CallsUsed is the number of guarded calls attempted under the task.

@@ -245,6 +245,7 @@ type svidInfo struct {
 	trustDomain string
 	serial      string         // hex
 	recorded    audit.Identity // as spans and records show it
+	budgetScope string         // "agent:<spiffe id>", made once per SVID
 	// chain is the principal chain of a call made for no one but the agent:
 	// [subject]. Shared by calls, so only read (see call.buildInput).
 	chain []string
@@ -267,6 +268,7 @@ func (g *Guard) identityOf(svid *x509svid.SVID) *svidInfo {
 		serial: leaf.SerialNumber.Text(16),
 	}
 	w.recorded = audit.Identity{SPIFFEID: w.subject, Serial: w.serial, NotAfter: leaf.NotAfter}
+	w.budgetScope = budgetScope("agent", w.subject, "")
 	w.chain = []string{w.subject}
 	g.who.Store(w)
 	return w
