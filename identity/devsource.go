@@ -32,8 +32,8 @@ type DevSource struct {
 	mu sync.Mutex // serializes writers (Rotate, Close); readers never take it
 
 	closeOnce sync.Once
-	stop      chan struct{}
-	done      chan struct{}
+	stop      context.CancelFunc // ends the rotation loop
+	done      chan struct{}      // closed when it has ended
 }
 
 var (
@@ -74,11 +74,12 @@ func NewDevSource(ctx context.Context, opts ...DevOption) (*DevSource, error) {
 		return nil, err
 	}
 
+	loopCtx, stop := context.WithCancel(context.Background())
 	s := &DevSource{
 		id:   id,
 		ttl:  cfg.ttl,
 		now:  cfg.now,
-		stop: make(chan struct{}),
+		stop: stop,
 		done: make(chan struct{}),
 	}
 	s.st.Store(newState(id.TrustDomain(), svid, auth, nil))
@@ -87,7 +88,7 @@ func NewDevSource(ctx context.Context, opts ...DevOption) (*DevSource, error) {
 	if every == 0 {
 		every = cfg.ttl / 2
 	}
-	go s.run(every)
+	go s.run(loopCtx, cfg.timers, every)
 	return s, nil
 }
 
@@ -119,7 +120,7 @@ func (s *DevSource) GetX509SVID() (*x509svid.SVID, error) {
 func (s *DevSource) Close() error {
 	s.closeOnce.Do(func() {
 		if s.stop != nil {
-			close(s.stop)
+			s.stop()
 			<-s.done
 		}
 		s.mu.Lock()

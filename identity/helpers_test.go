@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztagent/ztagent/internal/fakeclock"
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 type fakeClock = fakeclock.Clock
@@ -19,6 +20,11 @@ func newFakeClock() *fakeClock { return fakeclock.New(time.Now()) }
 // withRotateEvery shortens the real-time rotation period for tests.
 func withRotateEvery(d time.Duration) DevOption {
 	return devOptionFunc(func(c *devConfig) { c.rotateEvery = d })
+}
+
+// withTimers makes the rotation loop wait on timers instead of real time.
+func withTimers(timers loop.Timers) DevOption {
+	return devOptionFunc(func(c *devConfig) { c.timers = timers })
 }
 
 func newTestSource(t *testing.T, opts ...DevOption) *DevSource {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 const (
@@ -77,6 +79,9 @@ type devConfig struct {
 	// rotateEvery is the real-time rotation period; zero means ttl/2. Only
 	// tests in this package set it, to exercise the background loop quickly.
 	rotateEvery time.Duration
+	// timers is what the rotation loop waits on; nil: real time. Only tests
+	// in this package set it.
+	timers loop.Timers
 }
 
 func defaultDevConfig() devConfig {

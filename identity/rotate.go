@@ -1,8 +1,11 @@
 package identity
 
 import (
+	"context"
 	"errors"
 	"time"
+
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 // retryDelay is how soon the background loop tries again after a failed
@@ -45,26 +48,19 @@ func (s *DevSource) Rotate() error {
 	return nil
 }
 
-// run rotates on a real-time timer until Close. The injected clock is only
-// used for validity periods: a test clock that never advances must not stop
-// rotation, and a test clock that jumps must not cause a burst of rotations.
-func (s *DevSource) run(every time.Duration) {
+// run rotates every period until Close, on real-time timers (timers nil).
+// The injected clock is only used for validity periods: a test clock that
+// never advances must not stop rotation, and a test clock that jumps must
+// not cause a burst of rotations.
+func (s *DevSource) run(ctx context.Context, timers loop.Timers, every time.Duration) {
 	defer close(s.done)
-	t := time.NewTimer(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			next := every
-			if err := s.Rotate(); err != nil {
-				if errors.Is(err, ErrClosed) {
-					return
-				}
-				next = min(every, retryDelay)
+	loop.Loop{Timers: timers}.Run(ctx, every, func(context.Context) time.Duration {
+		if err := s.Rotate(); err != nil {
+			if errors.Is(err, ErrClosed) {
+				return loop.Stop
 			}
-			t.Reset(next)
+			return min(every, retryDelay)
 		}
-	}
+		return every
+	})
 }

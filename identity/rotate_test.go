@@ -49,6 +49,30 @@ func TestBackgroundRotation(t *testing.T) {
 	}, 5*time.Second, 5*time.Millisecond)
 }
 
+// The loop rotates at half the TTL and again a period after each rotation,
+// never before; the fake moves the source's clock and its timers together.
+func TestRotationLoopRotatesEveryHalfTTL(t *testing.T) {
+	const ttl = time.Minute
+	clock := newFakeClock()
+	s := newTestSource(t, WithClock(clock.Now), WithSVIDTTL(ttl), withTimers(clock))
+	serial := func() string {
+		svid, err := s.GetX509SVID()
+		require.NoError(t, err)
+		return svid.Certificates[0].SerialNumber.String()
+	}
+	clock.WaitArmed(1)
+	for i := range 3 {
+		before := serial()
+		clock.Advance(ttl/2 - time.Nanosecond)
+		// No tick delivered: the loop cannot have rotated.
+		require.Equal(t, i, clock.Ticks(), "rotation %d came early", i+1)
+		require.Equal(t, before, serial())
+		clock.Advance(time.Nanosecond)
+		clock.WaitArmed(i + 2) // the loop rotated and waits for the next period
+		require.NotEqual(t, before, serial(), "rotation %d did not come", i+1)
+	}
+}
+
 func TestAuthorityRotation(t *testing.T) {
 	const ttl = 5 * time.Minute
 	clock := newFakeClock()

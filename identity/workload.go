@@ -13,6 +13,8 @@ import (
 	"github.com/spiffe/go-spiffe/v2/svid/jwtsvid"
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 	"github.com/spiffe/go-spiffe/v2/workloadapi"
+
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 // ErrNoSVID means the source holds no SVID it can trust: the agent has not
@@ -95,8 +97,8 @@ func FromWorkloadAPI(ctx context.Context, opts ...WorkloadOption) (*WorkloadSour
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.wg.Add(2)
-	go s.watch(wctx, client)
-	go s.jwt.refreshLoop(wctx, &s.wg, cfg.jwtRefresh, cfg.now, &s.stats.jwtRefreshFailures)
+	go s.watch(wctx, client, cfg.timers)
+	go s.jwt.refreshLoop(wctx, &s.wg, cfg.timers, cfg.jwtRefresh, cfg.now, &s.stats.jwtRefreshFailures)
 
 	select {
 	case <-s.first:
@@ -115,21 +117,22 @@ func newWorkloadSource(client *workloadapi.Client, td spiffeid.TrustDomain, now 
 	return &WorkloadSource{client: client, trustDomain: td, now: now, first: make(chan struct{}), jwt: jwtCache{trustDomain: td, entries: map[jwtKey]*jwtEntry{}}}
 }
 
+// watchRetryDelay is how long watch waits before opening the stream again
+// after go-spiffe gave up on it.
+const watchRetryDelay = time.Second
+
 // watch keeps the X.509 stream open until Close. go-spiffe's watch retries
 // with backoff by itself but gives up on some errors; this loop does not.
-func (s *WorkloadSource) watch(ctx context.Context, client *workloadapi.Client) {
+func (s *WorkloadSource) watch(ctx context.Context, client *workloadapi.Client, timers loop.Timers) {
 	defer s.wg.Done()
-	for ctx.Err() == nil {
-		err := client.WatchX509Context(ctx, s)
+	loop.Loop{Timers: timers}.Run(ctx, 0, func(ctx context.Context) time.Duration {
+		err := client.WatchX509Context(ctx, s) // blocks while the stream is open
 		if ctx.Err() != nil {
-			return
+			return loop.Stop
 		}
 		s.OnX509ContextWatchError(err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
+		return watchRetryDelay
+	})
 }
 
 // GetX509SVID returns the current SVID. It never returns an expired one.

@@ -12,6 +12,8 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/svid/jwtsvid"
+
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 // maxJWTAudiences bounds the cache: audiences come from policy decisions, and
@@ -109,19 +111,11 @@ func (c *jwtCache) evictOldestLocked() {
 }
 
 // refreshLoop renews, off the hot path, every cached JWT-SVID past half its
-// lifetime, and forgets audiences unused for two lifetimes.
-func (c *jwtCache) refreshLoop(ctx context.Context, wg *sync.WaitGroup, every time.Duration, now func() time.Time, failures *atomic.Uint64) {
+// lifetime, and forgets audiences unused for two lifetimes. It looks every
+// period; what is due is judged on the source's clock.
+func (c *jwtCache) refreshLoop(ctx context.Context, wg *sync.WaitGroup, timers loop.Timers, every time.Duration, now func() time.Time, failures *atomic.Uint64) {
 	defer wg.Done()
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			c.refresh(ctx, now(), failures)
-		}
-	}
+	loop.Loop{Timers: timers}.Every(ctx, every, func(ctx context.Context) { c.refresh(ctx, now(), failures) })
 }
 
 func (c *jwtCache) refresh(ctx context.Context, t time.Time, failures *atomic.Uint64) {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/workloadapi"
+
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 // WorkloadOption configures [FromWorkloadAPI]. It is sealed.
@@ -24,6 +26,7 @@ type workloadConfig struct {
 	now         func() time.Time
 	retryMax    time.Duration
 	jwtRefresh  time.Duration // how often cached JWT-SVIDs are checked for refresh
+	timers      loop.Timers   // what the background loops wait on; nil: real time (tests set a fake)
 }
 
 func defaultWorkloadConfig() workloadConfig {

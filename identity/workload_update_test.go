@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -256,6 +257,35 @@ func TestWorkloadJWTCache(t *testing.T) {
 	s.jwt.mu.RLock()
 	defer s.jwt.mu.RUnlock()
 	require.Empty(t, s.jwt.entries)
+}
+
+// The background loop, on the source's timers, renews what is past half its
+// lifetime by the source's clock; it ends with its context.
+func TestWorkloadJWTRefreshLoop(t *testing.T) {
+	clock := newFakeClock()
+	fetched := make(chan string, 1)
+	c := &jwtCache{entries: map[jwtKey]*jwtEntry{}, fetch: func(_ context.Context, p jwtsvid.Params) (*jwtsvid.SVID, error) {
+		fetched <- p.Audience
+		iat := clock.Now()
+		return &jwtsvid.SVID{Audience: []string{p.Audience}, Expiry: iat.Add(4 * time.Second),
+			Claims: map[string]any{"iat": float64(iat.Unix())}}, nil
+	}}
+	var fetches, failures atomic.Uint64
+	_, err := c.get(context.Background(), jwtsvid.Params{Audience: "https://a.example"}, clock.Now, &fetches)
+	require.NoError(t, err)
+	<-fetched
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go c.refreshLoop(ctx, &wg, clock, time.Second, clock.Now, &failures)
+	clock.WaitArmed(1)
+	clock.Advance(3 * time.Second) // past half its life: the tick renews it
+	require.Equal(t, "https://a.example", <-fetched)
+	cancel()
+	wg.Wait()
+	require.Zero(t, clock.Tickers(), "the loop stopped its ticker")
+	require.Zero(t, failures.Load())
 }
 
 // A JWT-SVID is held to WithTrustDomain as an X.509-SVID is: one for another
