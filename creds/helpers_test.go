@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztagent/ztagent/internal/fakeclock"
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 var t0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
@@ -18,6 +19,11 @@ var t0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 type fakeClock = fakeclock.Clock
 
 func newFakeClock() *fakeClock { return fakeclock.New(t0) }
+
+// withTimers makes the background polls wait on timers instead of real time.
+func withTimers(timers loop.Timers) RemoteOption {
+	return optionFunc[remoteConfig](func(c *remoteConfig) { c.timers = timers })
+}
 
 func newTestMinter(t *testing.T, clk *fakeClock, opts ...MinterOption) *Minter {
 	t.Helper()

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 const (
@@ -93,7 +95,7 @@ func NewRemoteVerifier(ctx context.Context, jwksURL, issuer string, opts ...Remo
 		return nil, fmt.Errorf("creds: remote verifier: %w", err)
 	}
 	// A failed refresh keeps the keys already known.
-	go pollEvery(loopCtx, rk.done, cfg.refresh, rk.refresh)
+	go pollEvery(loopCtx, rk.done, cfg.timers, cfg.refresh, rk.refresh)
 	return v, nil
 }
 
@@ -202,20 +204,13 @@ func (rk *remoteKeys) fetchLocked(ctx context.Context) error {
 // pollEvery calls refresh every interval, each call bounded by the fetch
 // timeout, until ctx ends; it closes done on return. The remote JWKS and the
 // remote revocation list both poll this way.
-func pollEvery(ctx context.Context, done chan struct{}, every time.Duration, refresh func(context.Context) error) {
+func pollEvery(ctx context.Context, done chan struct{}, timers loop.Timers, every time.Duration, refresh func(context.Context) error) {
 	defer close(done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fctx, cancel := context.WithTimeout(ctx, defaultFetchTimeout)
-			_ = refresh(fctx)
-			cancel()
-		}
-	}
+	loop.Loop{Timers: timers}.Every(ctx, every, func(ctx context.Context) {
+		fctx, cancel := context.WithTimeout(ctx, defaultFetchTimeout)
+		defer cancel()
+		_ = refresh(fctx)
+	})
 }
 
 func (rk *remoteKeys) close() {
@@ -367,6 +362,7 @@ type remoteConfig struct {
 	now          func() time.Time
 	revocations  RevocationChecker
 	verifierOpts []VerifierOption
+	timers       loop.Timers // what the poll waits on; nil: real time (tests set a fake)
 }
 
 func newRemoteConfig(opts []RemoteOption) (remoteConfig, error) {

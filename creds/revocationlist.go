@@ -121,7 +121,7 @@ func RemoteRevocations(ctx context.Context, url string, opts ...RemoteOption) (*
 		return nil, err
 	}
 	// Failures are counted in Refresh; Revoked fails closed once stale.
-	go pollEvery(loopCtx, l.done, cfg.refresh, l.Refresh)
+	go pollEvery(loopCtx, l.done, cfg.timers, cfg.refresh, l.Refresh)
 	return l, nil
 }
 

@@ -107,6 +107,49 @@ func TestRemoteRevocations(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// Both remote components fetch once before they return, then once every
+// refresh interval of their timers, never before; Close ends the poll.
+func TestRemotePollsEveryRefreshInterval(t *testing.T) {
+	const every = 5 * time.Second
+	m := newTestMinter(t, newFakeClock())
+	for _, path := range []string{"/jwks", "/revoked"} {
+		t.Run(path, func(t *testing.T) {
+			clk := newFakeClock()
+			fetched := make(chan struct{}, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fetched <- struct{}{}
+				if path == "/jwks" {
+					m.JWKSHandler().ServeHTTP(w, r)
+				} else {
+					m.RevocationListHandler().ServeHTTP(w, r)
+				}
+			}))
+			defer srv.Close()
+			opts := []RemoteOption{WithHTTPClient(srv.Client()), WithRefreshInterval(every), withTimers(clk)}
+			var closer func() error
+			if path == "/jwks" {
+				v, err := NewRemoteVerifier(context.Background(), srv.URL, defaultIssuer, append(opts, WithRevocationChecker(NoRevocationCheck()))...)
+				require.NoError(t, err)
+				closer = v.Close
+			} else {
+				l, err := RemoteRevocations(context.Background(), srv.URL, opts...)
+				require.NoError(t, err)
+				closer = l.Close
+			}
+			<-fetched // the first load
+			clk.WaitArmed(1)
+			for i := range 3 {
+				clk.Advance(every - time.Nanosecond)
+				require.Equal(t, i, clk.Ticks(), "no poll before the interval")
+				clk.Advance(time.Nanosecond)
+				<-fetched
+			}
+			require.NoError(t, closer())
+			require.Zero(t, clk.Tickers(), "Close stopped the poll")
+		})
+	}
+}
+
 func TestRemoteRevocationsConfig(t *testing.T) {
 	ctx := context.Background()
 	m := newTestMinter(t, newFakeClock())
