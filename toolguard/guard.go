@@ -18,6 +18,7 @@ import (
 	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/creds"
 	"github.com/ztagent/ztagent/identity"
+	"github.com/ztagent/ztagent/internal/loop"
 	"github.com/ztagent/ztagent/toolguard/budget"
 )
 
@@ -33,6 +34,7 @@ type Guard struct {
 	maxCredTTL      time.Duration
 	budgets         budget.Store
 	now             func() time.Time
+	timers          loop.Timers // what the background loops wait on; nil: real time
 	revoker         *revoker
 	shared          sync.Map                 // *sharedCred → struct{}: task credentials to refresh
 	who             atomic.Pointer[svidInfo] // the last SVID seen, as recorded
@@ -88,6 +90,7 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		maxCredTTL:      c.maxCredTTL,
 		budgets:         c.budgets,
 		now:             c.now,
+		timers:          c.timers,
 		digests:         newArgsDigester(c.argsKey),
 	}
 	if err := g.fillDefaults(ctx, &c); err != nil {
@@ -98,7 +101,7 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 	bg, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	g.bg.Add(2)
-	go g.revoker.run(bg, &g.bg)
+	go g.revoker.run(bg, &g.bg, g.timers)
 	go g.refreshShared(bg, &g.bg)
 	return g, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/creds"
 	"github.com/ztagent/ztagent/identity"
+	"github.com/ztagent/ztagent/internal/loop"
 	"github.com/ztagent/ztagent/toolguard/budget"
 )
 
@@ -38,6 +39,7 @@ type config struct {
 	budgets         budget.Store
 	records         []audit.CallOption // what and how the guard records (records.go)
 	now             func() time.Time
+	timers          loop.Timers // only tests in the package set it
 	argsKey         []byte
 	err             error
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ztagent/ztagent/creds"
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 // revoker revokes credentials and does not give up on the first failure: a
@@ -35,7 +36,14 @@ type pendingRevoke struct {
 const (
 	maxRevokeAttempts = 6
 	maxPendingRevokes = 4096
+	// revokeSweep is how often the queue is looked at; whether an entry is
+	// due is judged on the guard's clock.
+	revokeSweep = 500 * time.Millisecond
 )
+
+// revokeBackoff is the wait before a retry: step 0 after the first attempt,
+// then step n after the n-th (attempts 2..5: 4s, 8s, 16s, 32s).
+var revokeBackoff = loop.Backoff{Base: time.Second}
 
 func newRevoker(issuer creds.Issuer, timeout time.Duration, stats *counters, now func() time.Time) *revoker {
 	return &revoker{issuer: issuer, timeout: timeout, stats: stats, now: now, wake: make(chan struct{}, 1)}
@@ -55,7 +63,7 @@ func (r *revoker) revoke(ctx context.Context, c *creds.Credential) error {
 		r.stats.revokeLost.Add(1)
 		return err
 	}
-	r.pending = append(r.pending, pendingRevoke{id: c.ID, expires: c.ExpiresAt, attempts: 1, next: r.now().Add(time.Second)})
+	r.pending = append(r.pending, pendingRevoke{id: c.ID, expires: c.ExpiresAt, attempts: 1, next: r.now().Add(revokeBackoff.Delay(0))})
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -71,20 +79,13 @@ func (r *revoker) attempt(ctx context.Context, id string) error {
 	return r.issuer.Revoke(rctx, id)
 }
 
-// run retries queued revocations until ctx ends.
-func (r *revoker) run(ctx context.Context, wg *sync.WaitGroup) {
+// run retries queued revocations until ctx ends: every revokeSweep on
+// timers (nil: real time), and at once when revoke queues one.
+func (r *revoker) run(ctx context.Context, wg *sync.WaitGroup, timers loop.Timers) {
 	defer wg.Done()
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		case <-r.wake:
-		}
+	loop.Loop{Timers: timers, Wake: r.wake}.Every(ctx, revokeSweep, func(ctx context.Context) {
 		r.retryDue(ctx, r.now(), false)
-	}
+	})
 }
 
 // retryDue retries what is due (everything, when final) and keeps the rest.
@@ -113,7 +114,7 @@ func (r *revoker) retryDue(ctx context.Context, t time.Time, final bool) {
 			r.stats.revokeLost.Add(1)
 			continue
 		}
-		p.next = r.now().Add(time.Duration(1<<p.attempts) * time.Second)
+		p.next = r.now().Add(revokeBackoff.Delay(p.attempts))
 		keep = append(keep, p)
 	}
 	r.mu.Lock()

@@ -130,3 +130,47 @@ func TestRevokerCountsExpiredNotLost(t *testing.T) {
 		})
 	}
 }
+
+// flakyRevokes fails the first fail revocations and notes, by the test's
+// clock, when each was attempted.
+type flakyRevokes struct {
+	creds.Issuer
+	now       func() time.Time
+	fail      int
+	attempted chan time.Time
+}
+
+func (f *flakyRevokes) Revoke(context.Context, string) error {
+	f.attempted <- f.now()
+	if f.fail > 0 { // only the revoker's goroutine, or the caller before it, revokes
+		f.fail--
+		return errors.New("revocation endpoint down")
+	}
+	return nil
+}
+
+// The revoker's loop sweeps on the guard's timers and retries what is due
+// by the guard's clock. (When a retry is due is retryDue's, tested above.)
+func TestRevokerLoopRetriesWhenDue(t *testing.T) {
+	clock := fakeclock.New(revokeT0)
+	iss := &flakyRevokes{now: clock.Now, fail: 1, attempted: make(chan time.Time, maxRevokeAttempts)}
+	st := &counters{}
+	r := newRevoker(iss, time.Second, st, clock.Now)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go r.run(ctx, &wg, clock)
+	clock.WaitArmed(1)
+
+	require.Error(t, r.revoke(ctx, &creds.Credential{ID: "c-1", IssuedAt: revokeT0, ExpiresAt: revokeT0.Add(time.Hour)}))
+	require.Equal(t, revokeT0, <-iss.attempted)
+	clock.Advance(revokeBackoff.Delay(0))
+	require.Equal(t, revokeT0.Add(revokeBackoff.Delay(0)), <-iss.attempted)
+
+	cancel()
+	wg.Wait()
+	require.Zero(t, clock.Tickers(), "the loop stopped its ticker")
+	require.Zero(t, r.pendingCount())
+	require.EqualValues(t, 1, st.revokeRetries.Load())
+	require.Empty(t, iss.attempted)
+}

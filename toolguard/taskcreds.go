@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ztagent/ztagent/creds"
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 // CodeTaskEnded denies calls made under a task after Task.End.
@@ -189,36 +190,36 @@ func (sc *sharedCred) idle(now time.Time, c *creds.Credential) bool {
 	return now.Sub(time.Unix(0, sc.used.Load())) > 2*c.TTL()
 }
 
+// sharedRefreshSweep is how often task credentials are looked at; whether
+// one is due is judged on the guard's clock.
+const sharedRefreshSweep = time.Second
+
 // refreshShared renews, off the hot path, every shared credential in use
-// past half of its lifetime.
+// past half of its lifetime, until ctx ends.
 func (g *Guard) refreshShared(ctx context.Context, wg *sync.WaitGroup) {
 	defer wg.Done()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		now := g.now()
-		g.shared.Range(func(k, _ any) bool {
-			sc := k.(*sharedCred)
-			c := sc.cur.Load()
-			if c == nil || now.Before(c.IssuedAt.Add(c.TTL()/2)) || sc.idle(now, c) {
-				return true
-			}
-			fresh, err := g.issueChecked(ctx, sc.req)
-			if err != nil {
-				g.stats.refreshFailures.Add(1) // the current one serves until it expires
-				return true
-			}
-			if !sc.swap(fresh) {
-				_ = g.revoker.revoke(ctx, fresh) // the task has ended
-				return true
-			}
-			g.stats.refreshes.Add(1)
+	loop.Loop{Timers: g.timers}.Every(ctx, sharedRefreshSweep, g.refreshDue)
+}
+
+// refreshDue renews the shared credentials due now.
+func (g *Guard) refreshDue(ctx context.Context) {
+	now := g.now()
+	g.shared.Range(func(k, _ any) bool {
+		sc := k.(*sharedCred)
+		c := sc.cur.Load()
+		if c == nil || now.Before(c.IssuedAt.Add(c.TTL()/2)) || sc.idle(now, c) {
 			return true
-		})
-	}
+		}
+		fresh, err := g.issueChecked(ctx, sc.req)
+		if err != nil {
+			g.stats.refreshFailures.Add(1) // the current one serves until it expires
+			return true
+		}
+		if !sc.swap(fresh) {
+			_ = g.revoker.revoke(ctx, fresh) // the task has ended
+			return true
+		}
+		g.stats.refreshes.Add(1)
+		return true
+	})
 }
