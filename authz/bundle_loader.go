@@ -20,6 +20,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/plugins"
 	"github.com/open-policy-agent/opa/v1/plugins/rest"
 	"github.com/open-policy-agent/opa/v1/util"
+
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 // bundleRetryBase is the first retry delay after a failed download, as in
@@ -146,31 +148,22 @@ func (l *bundleLoader) run(ctx context.Context) {
 	defer l.e.bg.Done()
 	defer l.http.closeIdle()
 	retries := 0
-	for {
+	loop.Loop{Timers: l.e.timers}.Run(ctx, 0, func(ctx context.Context) time.Duration {
 		l.inflight.Add(1)
 		err := l.dl.Trigger(ctx)
 		if ctx.Err() != nil {
 			// Trigger returns on cancellation while its download is still
 			// unwinding; wait for it so nothing runs after Close.
 			l.inflight.Wait()
-			return
+			return loop.Stop
 		}
-		var delay time.Duration
 		if err != nil {
 			retries++
-			delay = util.DefaultBackoff(float64(bundleRetryBase), float64(l.maxD), retries)
-		} else {
-			retries = 0
-			delay = l.minD + rand.N(l.maxD-l.minD+1)
+			return util.DefaultBackoff(float64(bundleRetryBase), float64(l.maxD), retries)
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
+		retries = 0
+		return l.minD + rand.N(l.maxD-l.minD+1)
+	})
 }
 
 // update is the downloader's callback: it is called once per download, with

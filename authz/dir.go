@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 // dataFile is the data document in a policy directory.
@@ -74,15 +76,8 @@ func fingerprint(ps PolicySet) string {
 // directory that vanishes is reported the same way.
 func (e *Engine) watchDir(ctx context.Context, dir string, every time.Duration, last string) {
 	defer e.bg.Done()
-	tick := time.NewTicker(every)
-	defer tick.Stop()
 	failed := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	loop.Loop{Timers: e.timers}.Every(ctx, every, func(ctx context.Context) {
 		ps, err := ReadPolicyDir(dir)
 		if err != nil {
 			if !failed { // report a missing directory once, not every tick
@@ -91,14 +86,14 @@ func (e *Engine) watchDir(ctx context.Context, dir string, every time.Duration, 
 					Err: errors.Join(errors.New("authz: reload"), err)})
 			}
 			failed = true
-			continue
+			return
 		}
 		failed = false
 		fp := fingerprint(ps)
 		if fp == last {
-			continue
+			return
 		}
 		last = fp
 		_ = e.Load(ctx, ps) // reported through the hook, the stats and LastReloadError
-	}
+	})
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 // Decider is the seam the guard consumes: one decision per tool call.
@@ -39,7 +41,8 @@ type Engine struct {
 	onReload func(ReloadEvent)
 	dlog     *opaDecisionLogger // nil: decision logs off
 
-	loadMu    sync.Mutex // serializes compiles; Decide never takes it
+	loadMu    sync.Mutex  // serializes compiles; Decide never takes it
+	timers    loop.Timers // what the background loops wait on; nil: real time
 	cancel    context.CancelFunc
 	bg        sync.WaitGroup
 	closeOnce sync.Once

@@ -37,6 +37,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		settings: settings{query: cfg.query, unsafe: unsafe, regoOpts: slices.Clone(cfg.regoOpts)},
 		timeout:  cfg.timeout,
 		onReload: cfg.onReload,
+		timers:   cfg.timers,
 	}
 	if cfg.lint {
 		e.settings.schemas = append([]ArgSchema{}, cfg.schemas...)

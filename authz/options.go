@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 // DefaultQuery is the document the engine evaluates unless WithQuery says otherwise.
@@ -43,6 +45,7 @@ type config struct {
 	bundle      *BundleConfig
 	logs        *DecisionLogConfig
 	cacheSize   int
+	timers      loop.Timers // only tests in the package set it
 }
 
 type optionFunc func(*config)
