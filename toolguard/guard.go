@@ -190,11 +190,16 @@ func (g *Guard) closeOwned() error {
 
 // Stats reports the guard's lossy paths. Nothing is dropped silently: each
 // failure to revoke a credential or to write a decision record is counted.
+//
+// Every revocation whose first attempt failed ends one way, so
+// RevokeFailures = RevokeRecovered + RevokeLost + RevokeExpired +
+// RevokePending at any quiet moment.
 type Stats struct {
 	Calls           uint64 // guarded calls attempted
 	Denied          uint64
 	RevokeFailures  uint64 // revocations whose first attempt failed (then retried)
 	RevokeRetries   uint64 // retry attempts
+	RevokeRecovered uint64 // revocations whose first attempt failed and a retry succeeded
 	RevokeLost      uint64 // revocations that never succeeded before giving up
 	RevokeExpired   uint64 // pending revocations overtaken by the credential's expiry
 	RevokePending   uint64 // revocations waiting for a retry now
@@ -214,6 +219,7 @@ type Stats struct {
 type counters struct {
 	calls, denied                                            atomic.Uint64
 	revokeFailures, revokeRetries, revokeLost, revokeExpired atomic.Uint64
+	revokeRecovered                                          atomic.Uint64
 	refreshes, refreshFailures                               atomic.Uint64
 	budgetReleaseFailures                                    atomic.Uint64
 }
@@ -228,6 +234,7 @@ func (g *Guard) Stats() Stats {
 		Denied:                g.stats.denied.Load(),
 		RevokeFailures:        g.stats.revokeFailures.Load(),
 		RevokeRetries:         g.stats.revokeRetries.Load(),
+		RevokeRecovered:       g.stats.revokeRecovered.Load(),
 		RevokeLost:            g.stats.revokeLost.Load(),
 		RevokeExpired:         g.stats.revokeExpired.Load(),
 		RevokePending:         uint64(g.revoker.pendingCount()),

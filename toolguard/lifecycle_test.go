@@ -201,6 +201,7 @@ func TestFailedRevocationsAreRetriedAndCounted(t *testing.T) {
 		return st.RevokeRetries >= 1 && st.RevokePending == 0
 	}, 10*time.Second, 50*time.Millisecond)
 	require.Zero(t, f.guard.Stats().RevokeLost)
+	require.EqualValues(t, 1, f.guard.Stats().RevokeRecovered, "the retry recovered it")
 	_, err = base.minter.Verifier(creds.WithVerifierClock(base.now.Now)).Verify(context.Background(), p.cred.Token(), p.cred.Audience)
 	require.ErrorIs(t, err, creds.ErrRevoked, "the retry revoked it")
 

@@ -45,5 +45,6 @@ func TestRevocationRetriesFollowTheGuardClockUntilLost(t *testing.T) {
 	require.EqualValues(t, 1, st.RevokeLost, "counted once")
 	require.EqualValues(t, 5, st.RevokeRetries)
 	require.Zero(t, st.RevokeExpired)
+	require.Zero(t, st.RevokeRecovered, "lost is not recovered")
 	require.EqualValues(t, 6, never-flaky.failures.Load(), "attempts in all")
 }

@@ -11,8 +11,9 @@ import (
 
 // revoker revokes credentials and does not give up on the first failure: a
 // revocation that fails is queued and retried in the background with
-// backoff. Every failure is counted; one that never succeeds is counted as
-// lost, never dropped silently.
+// backoff. Every failure is counted, and so is how each ends: recovered by
+// a retry, lost (never succeeded), or overtaken by the credential's expiry;
+// none is dropped silently.
 type revoker struct {
 	issuer  creds.Issuer
 	timeout time.Duration
@@ -107,6 +108,7 @@ func (r *revoker) retryDue(ctx context.Context, t time.Time, final bool) {
 		}
 		r.stats.revokeRetries.Add(1)
 		if err := r.attempt(ctx, p.id); err == nil {
+			r.stats.revokeRecovered.Add(1)
 			continue
 		}
 		p.attempts++

@@ -131,6 +131,50 @@ func TestRevokerCountsExpiredNotLost(t *testing.T) {
 	}
 }
 
+// A revocation whose first attempt failed is counted recovered when a retry
+// succeeds, and only then: not when it is lost or expires, and not when the
+// first attempt succeeds. Each one ends exactly one way.
+func TestRevokerCountsRecoveredRevocations(t *testing.T) {
+	cases := []struct {
+		name          string
+		fail          int  // attempts that fail before one succeeds
+		expires       bool // the credential dies before the first retry
+		wantRecovered uint64
+		wantLost      uint64
+		wantExpired   uint64
+	}{
+		{name: "first attempt succeeds", fail: 0},
+		{name: "first retry succeeds", fail: 1, wantRecovered: 1},
+		{name: "last retry succeeds", fail: maxRevokeAttempts - 1, wantRecovered: 1},
+		{name: "never succeeds", fail: maxRevokeAttempts, wantLost: 1},
+		{name: "expires first", fail: 1, expires: true, wantExpired: 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			clock := fakeclock.New(revokeT0)
+			iss := &flakyRevokes{now: clock.Now, fail: tc.fail, attempted: make(chan time.Time, maxRevokeAttempts)}
+			st := &counters{}
+			r := newRevoker(iss, time.Second, st, clock.Now)
+			life := time.Hour
+			if tc.expires {
+				life = time.Second / 2
+			}
+			_ = r.revoke(ctx, &creds.Credential{ID: "c-1", IssuedAt: revokeT0, ExpiresAt: revokeT0.Add(life)})
+			for range maxRevokeAttempts {
+				clock.Advance(time.Minute) // past every backoff step
+				r.retryDue(ctx, clock.Now(), false)
+			}
+			require.Equal(t, tc.wantRecovered, st.revokeRecovered.Load(), "recovered")
+			require.Equal(t, tc.wantLost, st.revokeLost.Load(), "lost")
+			require.Equal(t, tc.wantExpired, st.revokeExpired.Load(), "expired")
+			require.Zero(t, r.pendingCount())
+			require.Equal(t, st.revokeFailures.Load(), st.revokeRecovered.Load()+st.revokeLost.Load()+st.revokeExpired.Load(),
+				"every failed revocation ends one way")
+		})
+	}
+}
+
 // flakyRevokes fails the first fail revocations and notes, by the test's
 // clock, when each was attempted.
 type flakyRevokes struct {
@@ -172,5 +216,6 @@ func TestRevokerLoopRetriesWhenDue(t *testing.T) {
 	require.Zero(t, clock.Tickers(), "the loop stopped its ticker")
 	require.Zero(t, r.pendingCount())
 	require.EqualValues(t, 1, st.revokeRetries.Load())
+	require.EqualValues(t, 1, st.revokeRecovered.Load())
 	require.Empty(t, iss.attempted)
 }
