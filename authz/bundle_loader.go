@@ -203,7 +203,7 @@ func (l *bundleLoader) reject(err error) error {
 	e := l.e
 	rev := e.Revision()
 	l.lastErr.Store(&err)
-	rerr := e.reloadFailed(ReloadEvent{Time: time.Now(), Source: l.source, Previous: rev, Revision: rev,
+	rerr := e.reloadFailed(ReloadEvent{Time: e.now(), Source: l.source, Previous: rev, Revision: rev,
 		Err: fmt.Errorf("authz: bundle %q from %s: %w", l.name, l.where, err)})
 	l.dl.SetCache(l.activeETag)
 	return rerr

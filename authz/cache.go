@@ -30,7 +30,8 @@ import (
 //     change starts from an empty cache;
 //   - an entry serves only calls whose input.time lies in [the time it was
 //     decided, min(that time + the TTL, input.task.expires_at)), and only
-//     until the TTL passes on the wall clock, whichever is first. Time is
+//     until the TTL passes on the engine's clock (WithClock), whichever is
+//     first. Time is
 //     kept out of the key (it changes on every call) on this contract: a
 //     policy that marks a decision cacheable for N seconds promises its
 //     time-dependent rules do not flip within N seconds, except at task
@@ -76,17 +77,20 @@ type decisionCache struct {
 	seed maphash.Seed // the slot hash: random, so no caller can aim inputs at one slot
 	// Which fields the policy may read: if it may, they are part of the key.
 	keyCallID, keyCallsUsed bool
+	// now is the engine's clock: an entry serves until its TTL has passed
+	// on it, whatever input.time callers send.
+	now func() time.Time
 }
 
 type cacheEntry struct {
 	key   string    // the key's bytes (cacheKey.b)
 	from  time.Time // input.time of the evaluation
 	until time.Time // input.time bound: from + TTL, or task expiry if earlier
-	wall  time.Time // wall-clock bound: when the entry was stored + TTL
+	wall  time.Time // engine-clock bound: when the entry was stored + TTL
 	d     Decision
 }
 
-func newDecisionCache(size int, reads policyReads) *decisionCache {
+func newDecisionCache(size int, reads policyReads, now func() time.Time) *decisionCache {
 	if size <= 0 {
 		return nil
 	}
@@ -98,6 +102,7 @@ func newDecisionCache(size int, reads policyReads) *decisionCache {
 		seed:         maphash.MakeSeed(),
 		keyCallID:    reads.callID,
 		keyCallsUsed: reads.callsUsed,
+		now:          now,
 	}
 }
 
@@ -245,7 +250,7 @@ func (c *decisionCache) get(k *cacheKey, at time.Time) (Decision, bool) {
 	if e == nil || e.key != string(k.b) {
 		return Decision{}, false
 	}
-	if !time.Now().Before(e.wall) {
+	if !c.now().Before(e.wall) {
 		slot.CompareAndSwap(e, nil) // dead for every call: free it now
 		return Decision{}, false
 	}
@@ -300,7 +305,7 @@ func (c *decisionCache) put(k *cacheKey, in *Input, d *Decision) {
 	if !in.Time.Before(until) || !c.admit(k) {
 		return
 	}
-	c.slot(k).Store(&cacheEntry{key: string(k.b), from: in.Time, until: until, wall: time.Now().Add(d.CacheTTL), d: detached(*d)})
+	c.slot(k).Store(&cacheEntry{key: string(k.b), from: in.Time, until: until, wall: c.now().Add(d.CacheTTL), d: detached(*d)})
 }
 
 // appendProvenance appends p in the order of its paths.

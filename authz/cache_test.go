@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ztagent/ztagent/authz"
+	"github.com/ztagent/ztagent/internal/fakeclock"
 )
 
 func cachedEngine(t *testing.T, opts ...authz.Option) *authz.Engine {
@@ -142,6 +143,20 @@ func TestDecisionCacheTimeBounds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Past its TTL on the engine's clock an entry serves no call, even one
+// whose input.time says less time has passed (a caller's clock that lags
+// or stands still).
+func TestDecisionCacheTTLRunsOnTheEngineClock(t *testing.T) {
+	clk := fakeclock.New(decisionTime)
+	e := cachedEngine(t, authz.WithClock(clk.Now))
+	in := readInput()
+	warm(t, e, in)
+	clk.Advance(5*time.Second - time.Nanosecond)
+	require.True(t, decide(t, e, in).Cached, "within the TTL")
+	clk.Advance(time.Nanosecond)
+	require.False(t, decide(t, e, in).Cached, "the TTL has passed on the engine's clock")
 }
 
 // A grant revoked by a policy or data change (a new revision) is never

@@ -18,7 +18,7 @@ import (
 func TestCacheKeyCoversEveryField(t *testing.T) {
 	notInKey := map[string]bool{"Time": true} // bounded by the entry's time window instead
 	for _, reads := range []policyReads{{}, {callID: true, callsUsed: true}} {
-		c := newDecisionCache(8, reads)
+		c := newDecisionCache(8, reads, time.Now)
 		excluded := map[string]bool{"Call.ID": !reads.callID, "Task.CallsUsed": !reads.callsUsed}
 		base := func() *Input {
 			return &Input{Call: Call{Destinations: []Destination{{}}}}
@@ -42,7 +42,7 @@ func TestCacheKeyCoversEveryField(t *testing.T) {
 // The policy sees input.task.expires_at in the time's own zone, so the same
 // instant in two zones is two documents, and two keys; the same text is one.
 func TestCacheKeyExpiresAtZone(t *testing.T) {
-	c := newDecisionCache(8, policyReads{})
+	c := newDecisionCache(8, policyReads{}, time.Now)
 	at := func(tm time.Time) string { return cacheKeyOf(c, &Input{Task: Task{ExpiresAt: &tm}}) }
 	utc := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
 	plus2 := utc.In(time.FixedZone("A", 2*3600))
@@ -63,7 +63,7 @@ func cacheKeyOf(c *decisionCache, in *Input) string {
 // A key past maxInlineKey is kept as a digest: as short as an inline key,
 // still different for different inputs, and never equal to an inline key.
 func TestCacheKeyLongInputIsDigested(t *testing.T) {
-	c := newDecisionCache(8, policyReads{})
+	c := newDecisionCache(8, policyReads{}, time.Now)
 	long := func(fill byte) *Input {
 		return &Input{Call: Call{Args: json.RawMessage(`"` + strings.Repeat(string(fill), 2*maxInlineKey) + `"`)}}
 	}
@@ -80,7 +80,7 @@ func TestCacheKeyLongInputIsDigested(t *testing.T) {
 // Every field is length-prefixed: moving bytes from one field to the next,
 // or an element from one list to the next, makes another key.
 func TestCacheKeyFieldBoundaries(t *testing.T) {
-	c := newDecisionCache(8, policyReads{})
+	c := newDecisionCache(8, policyReads{}, time.Now)
 	pairs := [][2]*Input{
 		{{Subject: Subject{SPIFFEID: "ab", TrustDomain: "c"}}, {Subject: Subject{SPIFFEID: "a", TrustDomain: "bc"}}},
 		{{Principal: Principal{Chain: []string{"a", "b"}}}, {Principal: Principal{Chain: []string{"ab"}}}},
@@ -96,7 +96,7 @@ func TestCacheKeyFieldBoundaries(t *testing.T) {
 // An entry serves only the key it was stored for, byte for byte: two keys
 // that share a slot and even the whole hash are still two keys.
 func TestCacheHitNeedsTheWholeKey(t *testing.T) {
-	c := newDecisionCache(8, policyReads{})
+	c := newDecisionCache(8, policyReads{}, time.Now)
 	now := time.Now()
 	in := &Input{Time: now}
 	d := Decision{Allow: true, CacheTTL: time.Minute}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -31,6 +32,7 @@ type settings struct {
 	// own decision cache. New leaves it 0 when decision logs are on: they
 	// see every decision, so no cache would ever be used.
 	cacheSize int
+	now       func() time.Time // the engine's clock, for the caches' TTLs
 }
 
 // compile turns a policy set into a prepared query. It runs off the hot
@@ -78,7 +80,7 @@ func (s *settings) compile(ctx context.Context, ps PolicySet, withCache bool) (*
 		memo:     newRuleMemo(prepared.Modules()),
 	}
 	if withCache && s.cacheSize > 0 {
-		c.cache = newDecisionCache(s.cacheSize, scanReads(prepared.Modules()))
+		c.cache = newDecisionCache(s.cacheSize, scanReads(prepared.Modules()), s.now)
 	}
 	return c, nil
 }

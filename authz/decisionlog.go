@@ -125,6 +125,7 @@ const stopGrace = 2 * time.Second
 // with the first decision: New has failure paths after the logger is built
 // (a policy that does not compile), and nothing may be left running then.
 type opaDecisionLogger struct {
+	now     func() time.Time  // the engine's clock: stamps each event
 	cfg     DecisionLogConfig // resolved
 	logs    *logs.Config      // parsed and checked by OPA at New
 	metrics metrics.Metrics
@@ -190,7 +191,7 @@ func (cfg DecisionLogConfig) check() error {
 
 // newDecisionLogger checks cfg the way OPA's runtime checks its config
 // file, so a configuration the plugin would reject fails New.
-func newDecisionLogger(cfg DecisionLogConfig) (*opaDecisionLogger, error) {
+func newDecisionLogger(cfg DecisionLogConfig, now func() time.Time) (*opaDecisionLogger, error) {
 	cfg, err := cfg.resolve()
 	if err != nil {
 		return nil, err
@@ -218,6 +219,7 @@ func newDecisionLogger(cfg DecisionLogConfig) (*opaDecisionLogger, error) {
 		return nil, fmt.Errorf("authz: decision logs: %w", err)
 	}
 	return &opaDecisionLogger{
+		now:     now,
 		cfg:     cfg,
 		logs:    parsed,
 		metrics: metrics.New(),
@@ -295,7 +297,7 @@ func (l *opaDecisionLogger) info(ctx context.Context, p *compiled, input ast.Val
 	info := &server.Info{
 		DecisionID: d.DecisionID,
 		Revision:   p.revision,
-		Timestamp:  time.Now().UTC(),
+		Timestamp:  l.now().UTC(),
 		Custom:     map[string]any{"policy_id": p.id, "policy_source": p.source},
 	}
 	if path, ok := queryPath(p.id); ok {

@@ -82,7 +82,7 @@ func (e *Engine) watchDir(ctx context.Context, dir string, every time.Duration, 
 		if err != nil {
 			if !failed { // report a missing directory once, not every tick
 				rev := e.Revision()
-				_ = e.reloadFailed(ReloadEvent{Time: time.Now(), Source: "dir:" + dir, Previous: rev, Revision: rev,
+				_ = e.reloadFailed(ReloadEvent{Time: e.now(), Source: "dir:" + dir, Previous: rev, Revision: rev,
 					Err: errors.Join(errors.New("authz: reload"), err)})
 			}
 			failed = true

@@ -41,8 +41,9 @@ type Engine struct {
 	onReload func(ReloadEvent)
 	dlog     *opaDecisionLogger // nil: decision logs off
 
-	loadMu    sync.Mutex  // serializes compiles; Decide never takes it
-	timers    loop.Timers // what the background loops wait on; nil: real time
+	loadMu    sync.Mutex       // serializes compiles; Decide never takes it
+	now       func() time.Time // WithClock
+	timers    loop.Timers      // what the background loops wait on; nil: real time
 	cancel    context.CancelFunc
 	bg        sync.WaitGroup
 	closeOnce sync.Once

@@ -11,12 +11,16 @@ import (
 // ReloadEvent reports one attempt to replace the policy in force. On error
 // the policy in force is unchanged: a broken change never stops the engine
 // from deciding, and never makes it allow what the last good policy denied.
+// Times are the engine's clock (WithClock).
 type ReloadEvent struct {
-	Time     time.Time
-	Source   string // where the candidate came from
-	Previous string // revision in force before
-	Revision string // revision in force after (== Previous on error)
-	Err      error
+	Time time.Time // when the attempt started
+	// EffectiveAt is when Revision took effect, read right after the swap:
+	// every decision that starts later is made under it. Zero on error.
+	EffectiveAt time.Time
+	Source      string // where the candidate came from
+	Previous    string // revision in force before
+	Revision    string // revision in force after (== Previous on error)
+	Err         error
 }
 
 // Load compiles ps and, if it compiles (and passes lint, when argument
@@ -44,7 +48,7 @@ func (e *Engine) load(ctx context.Context, ps PolicySet, slot *atomic.Pointer[co
 	}
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
-	ev := ReloadEvent{Time: time.Now(), Source: ps.Source}
+	ev := ReloadEvent{Time: e.now(), Source: ps.Source}
 	if old := slot.Load(); old != nil {
 		ev.Previous, ev.Revision = old.revision, old.revision
 	}
@@ -54,7 +58,7 @@ func (e *Engine) load(ctx context.Context, ps PolicySet, slot *atomic.Pointer[co
 		return nil, e.reloadFailed(ev)
 	}
 	slot.Store(c)
-	ev.Revision = c.revision
+	ev.EffectiveAt, ev.Revision = e.now(), c.revision
 	e.stats.reloads.Add(1)
 	e.report(ev)
 	return c, nil

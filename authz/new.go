@@ -19,7 +19,7 @@ const defaultInterval = 2 * time.Second
 // evaluates. A policy that does not parse or compile is an error naming the
 // file and line; nothing is left running.
 func New(ctx context.Context, opts ...Option) (*Engine, error) {
-	cfg := config{query: DefaultQuery, timeout: DefaultTimeout, interval: defaultInterval}
+	cfg := config{query: DefaultQuery, timeout: DefaultTimeout, interval: defaultInterval, now: time.Now}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("authz: nil option")
@@ -34,9 +34,10 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		return nil, fmt.Errorf("authz: unsafe builtins: %w", err)
 	}
 	e := &Engine{
-		settings: settings{query: cfg.query, unsafe: unsafe, regoOpts: slices.Clone(cfg.regoOpts)},
+		settings: settings{query: cfg.query, unsafe: unsafe, regoOpts: slices.Clone(cfg.regoOpts), now: cfg.now},
 		timeout:  cfg.timeout,
 		onReload: cfg.onReload,
+		now:      cfg.now,
 		timers:   cfg.timers,
 	}
 	if cfg.lint {
@@ -47,7 +48,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	} else {
 		// Decision logs must see every decision: no cache is built, the
 		// one place this rule is kept (cacheOf finds none).
-		dl, err := newDecisionLogger(*cfg.logs)
+		dl, err := newDecisionLogger(*cfg.logs, cfg.now)
 		if err != nil {
 			return nil, err
 		}
@@ -90,6 +91,8 @@ func (e *Engine) start(ctx context.Context, cfg *config) error {
 
 func (c *config) validate() error {
 	switch {
+	case c.now == nil:
+		return errors.New("authz: nil clock")
 	case c.timeout <= 0:
 		return fmt.Errorf("authz: timeout must be > 0, got %s", c.timeout)
 	case c.query == "":

@@ -22,6 +22,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{name: "negative timeout", opts: []authz.Option{authz.WithTimeout(-time.Second)}, want: "authz: timeout"},
 		{name: "empty query", opts: []authz.Option{authz.WithQuery("")}, want: "authz: empty query"},
 		{name: "nil option", opts: []authz.Option{nil}, want: "authz: nil option"},
+		{name: "nil clock", opts: []authz.Option{authz.WithClock(nil)}, want: "authz: nil clock"},
 		{name: "invalid data JSON", opts: []authz.Option{authz.WithDataJSON([]byte(`{"agents":`))}, want: "authz: data"},
 		{name: "data JSON not an object", opts: []authz.Option{authz.WithDataJSON([]byte(`[1, 2]`))}, want: "authz: data"},
 		{name: "data JSON null", opts: []authz.Option{authz.WithDataJSON([]byte(`null`))}, want: "authz: data"},

@@ -45,6 +45,7 @@ type config struct {
 	bundle      *BundleConfig
 	logs        *DecisionLogConfig
 	cacheSize   int
+	now         func() time.Time
 	timers      loop.Timers // only tests in the package set it
 }
 
@@ -134,6 +135,17 @@ func WithReloadInterval(d time.Duration) Option {
 // the goroutine that made it. It must not block.
 func WithReloadHook(f func(ReloadEvent)) Option {
 	return optionFunc(func(c *config) { c.onReload = f })
+}
+
+// WithClock sets the engine's clock (default time.Now; nil is an error). It
+// stamps ReloadEvent.Time and EffectiveAt and decision-log timestamps, and
+// tells when a cached decision's TTL has passed (WithDecisionCache). A
+// decision itself judges time by Input.Time, which the caller sets: give
+// the engine the clock the caller uses (toolguard gives its own default
+// engine the guard's). Background polls of a policy directory or bundle
+// wake on real time; what they report is stamped with this clock.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) { c.now = now })
 }
 
 // WithShadow evaluates a candidate policy beside the enforced one; see

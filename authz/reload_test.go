@@ -126,6 +126,52 @@ func TestPolicyDirHotReload(t *testing.T) {
 	require.NoError(t, eng.Close())
 }
 
+// tickingClock reads a second later at every reading, so two readings of
+// it tell which came first.
+type tickingClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *tickingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Second)
+	return c.t
+}
+
+// A reload event says, on the engine's clock, when the attempt started and
+// when the new policy took effect, which is after it was compiled; a
+// refused candidate never took effect.
+func TestReloadEventSaysWhenThePolicyTookEffect(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	clk := &tickingClock{t: t0}
+	var evs events
+	eng, err := authz.New(context.Background(), authz.WithModule("p.rego", allowIf), authz.WithTimeout(testTimeout),
+		authz.WithClock(clk.Now), authz.WithReloadHook(evs.add))
+	require.NoError(t, err)
+	defer eng.Close()
+	first := evs.last()
+	require.NoError(t, first.Err)
+	require.Equal(t, t0.Add(time.Second), first.Time, "the attempt starts at the first reading")
+	require.Equal(t, t0.Add(2*time.Second), first.EffectiveAt, "in force after it compiled")
+
+	ps := authz.PolicySet{Modules: map[string]string{"p.rego": allowIf}, Data: []byte(`{"open": true}`), Source: "test"}
+	require.NoError(t, eng.Load(context.Background(), ps))
+	ev := evs.last()
+	require.True(t, ev.EffectiveAt.After(ev.Time))
+	require.True(t, ev.Time.After(first.EffectiveAt))
+	require.Equal(t, eng.Revision(), ev.Revision)
+
+	ps.Modules["p.rego"] = "package ztagent\n\ndecision := {\n"
+	require.Error(t, eng.Load(context.Background(), ps))
+	bad := evs.last()
+	require.Error(t, bad.Err)
+	require.True(t, bad.Time.After(ev.EffectiveAt), "stamped by the engine's clock")
+	require.True(t, bad.EffectiveAt.IsZero(), "a refused policy never took effect")
+	require.Equal(t, ev.Revision, bad.Revision)
+}
+
 func TestNewRejectsBadPolicyDir(t *testing.T) {
 	ctx := context.Background()
 	empty := t.TempDir()
