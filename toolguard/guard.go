@@ -117,7 +117,8 @@ func (g *Guard) fillDefaults(ctx context.Context, c *config) error {
 	}
 	if g.decider == nil {
 		// The cache only reuses decisions the policy marks cacheable; see authz.
-		opts := []authz.Option{authz.WithDecisionCache(4096)}
+		// On the guard's clock, like the input.time of every decision.
+		opts := []authz.Option{authz.WithDecisionCache(4096), authz.WithClock(c.now)}
 		if c.policyData != nil {
 			opts = append(opts, authz.WithDataJSON(c.policyData))
 		}

@@ -179,7 +179,14 @@ func WithArgsDigestKey(key []byte) Option {
 	})
 }
 
-// WithClock sets the guard's clock, for tests.
+// WithClock sets the guard's clock (default time.Now), for tests. It is the
+// one clock of everything the guard judges by time: the SVID's validity, the
+// policy input's time, task expiry, credential lifetimes, when a failed
+// revocation is due for a retry and when a task credential is renewed, and
+// the clock of the defaults New builds (identity, minter, policy engine).
+// Background sweeps wake on real time and then read this clock, so a clock
+// that stands still holds work back rather than run it early. The approval
+// deadline (WithApprovalTimeout) is a context deadline, in real time.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) error {
 		if now == nil {
