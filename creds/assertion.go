@@ -60,7 +60,7 @@ const (
 )
 
 // AssertionOption configures SignedAssertions. The interface is sealed.
-type AssertionOption interface{ apply(*assertionConfig) }
+type AssertionOption interface{ applyAssertion(*assertionConfig) }
 
 type assertionConfig struct {
 	ttl time.Duration
@@ -70,14 +70,13 @@ type assertionConfig struct {
 // WithAssertionTTL sets the lifetime of each assertion (default 1m, at most
 // 5m, at least 1s).
 func WithAssertionTTL(d time.Duration) AssertionOption {
-	return optionFunc[assertionConfig](func(c *assertionConfig) { c.ttl = d })
+	return assertionOptionFunc(func(c *assertionConfig) { c.ttl = d })
 }
 
-// WithAssertionClock sets the time source that stamps iat and exp (default
-// time.Now).
-func WithAssertionClock(now func() time.Time) AssertionOption {
-	return optionFunc[assertionConfig](func(c *assertionConfig) { c.now = now })
-}
+// WithAssertionClock is WithClock.
+//
+// Deprecated: use WithClock, the clock option of every component.
+func WithAssertionClock(now func() time.Time) AssertionOption { return WithClock(now) }
 
 // SignedAssertions returns an AssertionSource that signs a fresh RFC 7523
 // assertion for every call: iss, sub, aud (the one audience asked for), iat,
@@ -92,7 +91,7 @@ func SignedAssertions(key crypto.Signer, keyID, issuer, subject string, opts ...
 	cfg := assertionConfig{ttl: defaultAssertionTTL, now: time.Now}
 	for _, o := range opts {
 		if o != nil {
-			o.apply(&cfg)
+			o.applyAssertion(&cfg)
 		}
 	}
 	switch {

@@ -46,7 +46,7 @@ func TestSignedAssertionsClaims(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := fakeclock.New(exchangeT0)
 			src, err := creds.SignedAssertions(tt.key, "key-1", "spiffe://example.org", testSubject,
-				creds.WithAssertionClock(clk.Now), creds.WithAssertionTTL(90*time.Second))
+				creds.WithClock(clk.Now), creds.WithAssertionTTL(90*time.Second))
 			require.NoError(t, err)
 			a1, err := src.Assertion(context.Background(), "https://as.example.com/oauth2/token")
 			require.NoError(t, err)
@@ -99,7 +99,7 @@ func TestSignedAssertionsRefusesBadConfig(t *testing.T) {
 		{"RSA 1024", rsa1024, "iss", "sub", nil, "below 2048"},
 		{"TTL too long", ec256, "iss", "sub", []creds.AssertionOption{creds.WithAssertionTTL(time.Hour)}, "TTL"},
 		{"TTL too short", ec256, "iss", "sub", []creds.AssertionOption{creds.WithAssertionTTL(time.Millisecond)}, "TTL"},
-		{"nil clock", ec256, "iss", "sub", []creds.AssertionOption{creds.WithAssertionClock(nil)}, "clock"},
+		{"nil clock", ec256, "iss", "sub", []creds.AssertionOption{creds.WithClock(nil)}, "clock"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -86,6 +86,8 @@
 //   - Nil or zero configuration denies: a zero [Verifier] rejects everything
 //     and [NewVerifier] needs a revocation checker (ask for
 //     [NoRevocationCheck] by name to opt out).
-//   - Time is injectable (WithClock, WithVerifierClock) so expiry is tested
-//     without sleeping.
+//   - Time is injectable so expiry is tested without sleeping: [WithClock]
+//     is the clock option of every component (the per-component
+//     WithVerifierClock, WithRemoteClock, WithAssertionClock, WithSVIDClock
+//     and ExchangeConfig.Now are deprecated forwards to it).
 package creds

@@ -67,7 +67,7 @@ func ExampleVerifier_Verify() {
 	if err != nil {
 		panic(err)
 	}
-	v, err := creds.NewVerifier(m.PublicKey(), m.Issuer(), m, creds.WithVerifierClock(clock))
+	v, err := creds.NewVerifier(m.PublicKey(), m.Issuer(), m, creds.WithClock(clock))
 	if err != nil {
 		panic(err)
 	}

@@ -114,8 +114,21 @@ type ExchangeConfig struct {
 	SendAudience bool
 
 	// Now is the clock (default time.Now); it stamps IssuedAt/ExpiresAt and
-	// expires remembered tokens.
+	// expires remembered tokens. WithClock, given to NewExchangeIssuer,
+	// takes precedence.
+	//
+	// Deprecated: pass WithClock to NewExchangeIssuer, as to every other
+	// component of the package.
 	Now func() time.Time
+}
+
+// ExchangeOption configures NewExchangeIssuer beyond its ExchangeConfig.
+// Sealed: WithClock is the one.
+type ExchangeOption interface{ applyExchange(*exchangeOptions) }
+
+type exchangeOptions struct {
+	now    func() time.Time
+	nowSet bool // WithClock was given: nil is then a mistake, not "default"
 }
 
 // ExchangeStats counts what an ExchangeIssuer did, so that no failure is
@@ -163,8 +176,20 @@ type exchangeEntry struct {
 	exp   int64  // Unix nanoseconds
 }
 
-// NewExchangeIssuer validates cfg and returns the issuer.
-func NewExchangeIssuer(cfg ExchangeConfig) (*ExchangeIssuer, error) {
+// NewExchangeIssuer validates cfg and opts and returns the issuer.
+func NewExchangeIssuer(cfg ExchangeConfig, opts ...ExchangeOption) (*ExchangeIssuer, error) {
+	var o exchangeOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt.applyExchange(&o)
+		}
+	}
+	if o.nowSet {
+		if o.now == nil {
+			return nil, errors.New("creds: exchange: clock must not be nil")
+		}
+		cfg.Now = o.now
+	}
 	switch cfg.Grant {
 	case GrantJWTBearer, GrantTokenExchange:
 	case "":

@@ -174,8 +174,7 @@ func TestExchangeJWTBearerIssueAndRevoke(t *testing.T) {
 	src := &staticAssertions{token: testAssertion}
 	cfg := as.config(creds.GrantJWTBearer, src)
 	cfg.SendAudience = true
-	cfg.Now = clk.Now
-	x, err := creds.NewExchangeIssuer(cfg)
+	x, err := creds.NewExchangeIssuer(cfg, creds.WithClock(clk.Now))
 	require.NoError(t, err)
 
 	c, err := x.Issue(context.Background(), exchangeRequest())
@@ -472,8 +471,7 @@ func TestExchangeRevokeAfterExpiryNeedsNoRequest(t *testing.T) {
 	as.setToken(replyJSON(http.StatusOK, map[string]any{"access_token": "opaque-ok", "token_type": "bearer", "expires_in": 60}))
 	clk := fakeclock.New(exchangeT0)
 	cfg := as.config(creds.GrantJWTBearer, &staticAssertions{token: testAssertion})
-	cfg.Now = clk.Now
-	x, err := creds.NewExchangeIssuer(cfg)
+	x, err := creds.NewExchangeIssuer(cfg, creds.WithClock(clk.Now))
 	require.NoError(t, err)
 	c, err := x.Issue(context.Background(), exchangeRequest())
 	require.NoError(t, err)
@@ -513,9 +511,8 @@ func TestExchangeForgetsEachTokenAtItsOwnExpiry(t *testing.T) {
 	})
 	clk := fakeclock.New(exchangeT0)
 	cfg := as.config(creds.GrantJWTBearer, &staticAssertions{token: testAssertion})
-	cfg.Now = clk.Now
 	cfg.MaxOutstanding = 2
-	x, err := creds.NewExchangeIssuer(cfg)
+	x, err := creds.NewExchangeIssuer(cfg, creds.WithClock(clk.Now))
 	require.NoError(t, err)
 	long, err := x.Issue(context.Background(), exchangeRequest())
 	require.NoError(t, err)
@@ -619,6 +616,34 @@ func TestExchangeConfigValidation(t *testing.T) {
 			require.Nil(t, x)
 		})
 	}
+}
+
+// WithClock is the exchange issuer's clock, as every component's: it stamps
+// the credential, and wins over the deprecated ExchangeConfig.Now, which
+// still works alone. WithClock(nil) is an error, not the default.
+func TestExchangeIssuerClock(t *testing.T) {
+	as := newFakeAS(t)
+	as.setToken(replyJSON(http.StatusOK, map[string]any{"access_token": "opaque-ok", "token_type": "bearer", "expires_in": 60}))
+	option, field := fakeclock.New(exchangeT0), fakeclock.New(exchangeT0.Add(time.Hour))
+	cfg := as.config(creds.GrantJWTBearer, &staticAssertions{token: testAssertion})
+	cfg.Now = field.Now
+	for name, tc := range map[string]struct {
+		opts []creds.ExchangeOption
+		want time.Time
+	}{
+		"the option wins": {[]creds.ExchangeOption{creds.WithClock(option.Now)}, exchangeT0},
+		"the field alone": {nil, exchangeT0.Add(time.Hour)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			x, err := creds.NewExchangeIssuer(cfg, tc.opts...)
+			require.NoError(t, err)
+			c, err := x.Issue(context.Background(), exchangeRequest())
+			require.NoError(t, err)
+			require.Equal(t, tc.want, c.IssuedAt)
+		})
+	}
+	_, err := creds.NewExchangeIssuer(cfg, creds.WithClock(nil))
+	require.ErrorContains(t, err, "clock must not be nil")
 }
 
 func TestExchangeIssuerNeverPrintsSecrets(t *testing.T) {

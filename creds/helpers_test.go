@@ -22,7 +22,7 @@ func newFakeClock() *fakeClock { return fakeclock.New(t0) }
 
 // withTimers makes the background polls wait on timers instead of real time.
 func withTimers(timers loop.Timers) RemoteOption {
-	return optionFunc[remoteConfig](func(c *remoteConfig) { c.timers = timers })
+	return remoteOptionFunc(func(c *remoteConfig) { c.timers = timers })
 }
 
 func newTestMinter(t *testing.T, clk *fakeClock, opts ...MinterOption) *Minter {

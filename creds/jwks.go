@@ -81,10 +81,12 @@ func NewRemoteVerifier(ctx context.Context, jwksURL, issuer string, opts ...Remo
 	if cfg.refresh == 0 {
 		cfg.refresh = defaultJWKSRefresh
 	}
-	rk := &remoteKeys{url: jwksURL, client: cfg.client, fetching: newFetchLock(), done: make(chan struct{})}
+	rk := &remoteKeys{url: jwksURL, client: cfg.client, now: cfg.now, fetching: newFetchLock(), done: make(chan struct{})}
 	// Every option is checked before anything is fetched: a mistake in
-	// them should not cost a request to the issuer.
-	v, err := newVerifier(rk, issuer, cfg.revocations, cfg.verifierOpts)
+	// them should not cost a request to the issuer. The verifier keeps the
+	// time of WithClock, unless WithVerifierOptions says otherwise.
+	vopts := append([]VerifierOption{WithClock(cfg.now)}, cfg.verifierOpts...)
+	v, err := newVerifier(rk, issuer, cfg.revocations, vopts)
 	if err != nil {
 		return nil, err
 	}
@@ -103,12 +105,13 @@ func NewRemoteVerifier(ctx context.Context, jwksURL, issuer string, opts ...Remo
 type remoteKeys struct {
 	url    string
 	client *http.Client
+	now    func() time.Time
 
 	mu   sync.RWMutex
 	keys map[string]ed25519.PublicKey
 
 	fetching  fetchLock // one fetch at a time
-	lastFetch time.Time // guarded by fetching; wall clock, only for rate limiting
+	lastFetch time.Time // guarded by fetching; read on now, only for rate limiting
 
 	stop context.CancelFunc // ends loop, and any fetch it is making
 	done chan struct{}
@@ -153,7 +156,7 @@ func (rk *remoteKeys) refetch(ctx context.Context) {
 		return
 	}
 	defer rk.fetching.unlock()
-	if time.Since(rk.lastFetch) < jwksMinRefetch {
+	if rk.now().Sub(rk.lastFetch) < jwksMinRefetch {
 		return
 	}
 	_ = rk.fetchLocked(ctx)
@@ -190,7 +193,7 @@ func (l fetchLock) unlock() { <-l }
 // the fetch lock. The attempt counts for the rate limit even if it fails,
 // so an issuer that is down is not asked again at every token.
 func (rk *remoteKeys) fetchLocked(ctx context.Context) error {
-	rk.lastFetch = time.Now()
+	rk.lastFetch = rk.now()
 	keys, err := fetchJWKS(ctx, rk.client, rk.url)
 	if err != nil {
 		return err
@@ -353,7 +356,7 @@ func isLoopback(host string) bool {
 }
 
 // RemoteOption configures NewRemoteVerifier and RemoteRevocations. Sealed.
-type RemoteOption interface{ apply(*remoteConfig) }
+type RemoteOption interface{ applyRemote(*remoteConfig) }
 
 type remoteConfig struct {
 	client       *http.Client
@@ -369,7 +372,7 @@ func newRemoteConfig(opts []RemoteOption) (remoteConfig, error) {
 	cfg := remoteConfig{client: &http.Client{Timeout: defaultFetchTimeout, CheckRedirect: checkRedirect}, now: time.Now}
 	for _, o := range opts {
 		if o != nil {
-			o.apply(&cfg)
+			o.applyRemote(&cfg)
 		}
 	}
 	switch {
@@ -390,36 +393,36 @@ func newRemoteConfig(opts []RemoteOption) (remoteConfig, error) {
 // could have been: https, or http to a loopback address). Its redirect
 // policy applies instead.
 func WithHTTPClient(c *http.Client) RemoteOption {
-	return optionFunc[remoteConfig](func(cfg *remoteConfig) { cfg.client = c })
+	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.client = c })
 }
 
 // WithRefreshInterval sets how often the JWK Set (default 5m) or the
 // revocation list (default 5s) is fetched again.
 func WithRefreshInterval(d time.Duration) RemoteOption {
-	return optionFunc[remoteConfig](func(cfg *remoteConfig) { cfg.refresh = d })
+	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.refresh = d })
 }
 
 // WithMaxStaleness (RemoteRevocations only) is how old the last successfully
 // fetched revocation list may be before Revoked fails closed. Default 30s,
 // never less than the refresh interval.
 func WithMaxStaleness(d time.Duration) RemoteOption {
-	return optionFunc[remoteConfig](func(cfg *remoteConfig) { cfg.maxStale = d })
+	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.maxStale = d })
 }
 
-// WithRemoteClock sets the clock staleness is measured with (default
-// time.Now).
-func WithRemoteClock(now func() time.Time) RemoteOption {
-	return optionFunc[remoteConfig](func(cfg *remoteConfig) { cfg.now = now })
-}
+// WithRemoteClock is WithClock.
+//
+// Deprecated: use WithClock, the clock option of every component.
+func WithRemoteClock(now func() time.Time) RemoteOption { return WithClock(now) }
 
 // WithRevocationChecker (NewRemoteVerifier only, required) is where the
 // verifier asks whether a token was revoked.
 func WithRevocationChecker(rc RevocationChecker) RemoteOption {
-	return optionFunc[remoteConfig](func(cfg *remoteConfig) { cfg.revocations = rc })
+	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.revocations = rc })
 }
 
-// WithVerifierOptions (NewRemoteVerifier only) passes clock, leeway and
-// replay options to the verifier.
+// WithVerifierOptions (NewRemoteVerifier only) passes leeway and replay
+// options to the verifier. Its clock is WithClock's, given to
+// NewRemoteVerifier.
 func WithVerifierOptions(opts ...VerifierOption) RemoteOption {
-	return optionFunc[remoteConfig](func(cfg *remoteConfig) { cfg.verifierOpts = append(cfg.verifierOpts, opts...) })
+	return remoteOptionFunc(func(cfg *remoteConfig) { cfg.verifierOpts = append(cfg.verifierOpts, opts...) })
 }

@@ -64,7 +64,7 @@ func TestRemoteVerifierAccepts(t *testing.T) {
 	srv := minterServer(t, m, nil)
 	v, err := NewRemoteVerifier(ctx, srv.URL+"/jwks", defaultIssuer,
 		WithHTTPClient(srv.Client()), WithRevocationChecker(m),
-		WithVerifierOptions(WithVerifierClock(clk.Now)))
+		WithVerifierOptions(WithClock(clk.Now)))
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, v.Close()); require.NoError(t, v.Close()) })
 
@@ -99,7 +99,7 @@ func TestRemoteVerifierUnknownKeyIsSignatureError(t *testing.T) {
 	srv := minterServer(t, m, nil)
 	v, err := NewRemoteVerifier(ctx, srv.URL+"/jwks", defaultIssuer,
 		WithHTTPClient(srv.Client()), WithRevocationChecker(NoRevocationCheck()),
-		WithVerifierOptions(WithVerifierClock(clk.Now)))
+		WithVerifierOptions(WithClock(clk.Now)))
 	require.NoError(t, err)
 	defer v.Close()
 	c, err := other.Issue(ctx, testRequest())
@@ -147,7 +147,7 @@ func newRotatingVerifier(t *testing.T, j *rotatingJWKS, clk *fakeClock) *Verifie
 	srv := httptest.NewServer(j)
 	t.Cleanup(srv.Close)
 	v, err := NewRemoteVerifier(context.Background(), srv.URL, defaultIssuer, WithHTTPClient(srv.Client()),
-		WithRevocationChecker(NoRevocationCheck()), WithVerifierOptions(WithVerifierClock(clk.Now)))
+		WithRevocationChecker(NoRevocationCheck()), WithVerifierOptions(WithClock(clk.Now)))
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, v.Close()) })
 	require.EqualValues(t, 1, j.fetches.Load())
@@ -155,6 +155,45 @@ func newRotatingVerifier(t *testing.T, j *rotatingJWKS, clk *fakeClock) *Verifie
 	v.keys.(*remoteKeys).lastFetch = time.Time{}
 	j.rotated.Store(true)
 	return v
+}
+
+// WithClock given to NewRemoteVerifier is the clock of all of it: the
+// verifier's validity checks, and the rate limit on fetching the key set
+// again for a key id it does not know.
+func TestRemoteVerifierRunsOnWithClock(t *testing.T) {
+	ctx := context.Background()
+	clk := newFakeClock()
+	old, rotated := newTestMinter(t, clk), newTestMinter(t, clk)
+	j := &rotatingJWKS{before: old.JWKSHandler(), after: rotated.JWKSHandler(), arrived: make(chan struct{}, 100)}
+	srv := httptest.NewServer(j)
+	defer srv.Close()
+	v, err := NewRemoteVerifier(ctx, srv.URL, defaultIssuer, WithHTTPClient(srv.Client()),
+		WithRevocationChecker(NoRevocationCheck()), WithClock(clk.Now))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, v.Close()) }()
+
+	c, err := old.Issue(ctx, testRequest())
+	require.NoError(t, err)
+	_, err = v.Verify(ctx, c.Token(), c.Audience)
+	require.NoError(t, err, "in date by the clock it was given")
+
+	// The issuer rotates. Within jwksMinRefetch of the first load, by
+	// the clock, the new key id is not fetched; once it has passed, it is.
+	j.rotated.Store(true)
+	clk.Advance(jwksMinRefetch - time.Second)
+	c2, err := rotated.Issue(ctx, testRequest())
+	require.NoError(t, err)
+	_, err = v.Verify(ctx, c2.Token(), c2.Audience)
+	require.ErrorIs(t, err, ErrSignature)
+	require.EqualValues(t, 1, j.fetches.Load(), "rate-limited on the clock")
+	clk.Advance(time.Second)
+	_, err = v.Verify(ctx, c2.Token(), c2.Audience)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, j.fetches.Load())
+
+	clk.Advance(time.Hour)
+	_, err = v.Verify(ctx, c2.Token(), c2.Audience)
+	require.ErrorIs(t, err, ErrExpired, "expired by the clock it was given")
 }
 
 // Many tokens naming a new kid at once cost one fetch, not one each: the
@@ -353,7 +392,7 @@ func TestRemoteVerifierBackgroundRefresh(t *testing.T) {
 	defer srv.Close()
 	v, err := NewRemoteVerifier(ctx, srv.URL, defaultIssuer, WithHTTPClient(srv.Client()),
 		WithRevocationChecker(NoRevocationCheck()), WithRefreshInterval(10*time.Millisecond),
-		WithVerifierOptions(WithVerifierClock(clk.Now)))
+		WithVerifierOptions(WithClock(clk.Now)))
 	require.NoError(t, err)
 	defer v.Close()
 

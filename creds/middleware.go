@@ -9,7 +9,7 @@ import (
 )
 
 // MiddlewareOption configures Middleware. Sealed.
-type MiddlewareOption interface{ apply(*middlewareConfig) }
+type MiddlewareOption interface{ applyMiddleware(*middlewareConfig) }
 
 type middlewareConfig struct {
 	allowReuse bool
@@ -21,12 +21,12 @@ type middlewareConfig struct {
 // middleware refuses a jti it has already accepted. A Verifier built with
 // WithReplayCheck refuses reuse whatever this option says.
 func AllowReuse() MiddlewareOption {
-	return optionFunc[middlewareConfig](func(c *middlewareConfig) { c.allowReuse = true })
+	return middlewareOptionFunc(func(c *middlewareConfig) { c.allowReuse = true })
 }
 
 // WithRealm sets the realm in WWW-Authenticate (default: the audience).
 func WithRealm(realm string) MiddlewareOption {
-	return optionFunc[middlewareConfig](func(c *middlewareConfig) { c.realm = realm })
+	return middlewareOptionFunc(func(c *middlewareConfig) { c.realm = realm })
 }
 
 // claimsKey carries verified claims; unexported so only Middleware sets it.
@@ -54,7 +54,7 @@ func Middleware(v *Verifier, audience string, opts ...MiddlewareOption) func(htt
 	cfg := middlewareConfig{realm: audience}
 	for _, o := range opts {
 		if o != nil {
-			o.apply(&cfg)
+			o.applyMiddleware(&cfg)
 		}
 	}
 	var replay *replayCache

@@ -46,7 +46,7 @@ func TestMiddlewareRejects(t *testing.T) {
 	m := newTestMinter(t, clk, WithSigningKey(key))
 	srv := minterServer(t, m, nil)
 	v, err := NewRemoteVerifier(ctx, srv.URL+"/jwks", defaultIssuer, WithHTTPClient(srv.Client()),
-		WithRevocationChecker(m), WithVerifierOptions(WithVerifierClock(clk.Now)))
+		WithRevocationChecker(m), WithVerifierOptions(WithClock(clk.Now)))
 	require.NoError(t, err)
 	defer v.Close()
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -173,7 +173,7 @@ func TestMiddlewareUnavailable(t *testing.T) {
 	r.Audience = mailAud
 	c, err := m.Issue(context.Background(), r)
 	require.NoError(t, err)
-	v, err := NewVerifier(m.PublicKey(), defaultIssuer, failingRevocations{}, WithVerifierClock(clk.Now))
+	v, err := NewVerifier(m.PublicKey(), defaultIssuer, failingRevocations{}, WithClock(clk.Now))
 	require.NoError(t, err)
 	for name, h := range map[string]http.Handler{
 		"revocation check fails": protected(t, v),

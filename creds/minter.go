@@ -43,7 +43,7 @@ func NewMinter(opts ...MinterOption) (*Minter, error) {
 	cfg := minterConfig{issuer: defaultIssuer, maxTTL: defaultMaxTTL, defaultTTL: defaultDefaultTTL, now: time.Now}
 	for _, o := range opts {
 		if o != nil {
-			o.apply(&cfg)
+			o.applyMinter(&cfg)
 		}
 	}
 	if cfg.issuer == "" {
@@ -187,7 +187,7 @@ func (m *Minter) Issuer() string { return m.issuer }
 // using the minter's clock unless opts override it. Because it cannot return
 // an error, invalid opts produce a Verifier that rejects every token.
 func (m *Minter) Verifier(opts ...VerifierOption) *Verifier {
-	all := append([]VerifierOption{WithVerifierClock(m.now)}, opts...)
+	all := append([]VerifierOption{WithClock(m.now)}, opts...)
 	v, err := NewVerifier(m.pub, m.issuer, m, all...)
 	if err != nil {
 		return &Verifier{err: err}

@@ -102,7 +102,7 @@ func TestVerifyRejectsBadActClaim(t *testing.T) {
 		"too deep":        deep,
 	} {
 		t.Run(name, func(t *testing.T) {
-			v, err := NewVerifier(key.Public().(ed25519.PublicKey), defaultIssuer, NoRevocationCheck(), WithVerifierClock(newFakeClock().Now))
+			v, err := NewVerifier(key.Public().(ed25519.PublicKey), defaultIssuer, NoRevocationCheck(), WithClock(newFakeClock().Now))
 			require.NoError(t, err)
 			tok := forge(t, jose.EdDSA, key, "at+jwt", with(goodClaims(), "act", act))
 			_, err = v.Verify(context.Background(), tok, "https://mail.example.com")

@@ -64,14 +64,14 @@ func TestRemoteRevocations(t *testing.T) {
 		m.RevocationListHandler().ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	l, err := RemoteRevocations(ctx, srv.URL, WithHTTPClient(srv.Client()), WithRemoteClock(clk.Now),
+	l, err := RemoteRevocations(ctx, srv.URL, WithHTTPClient(srv.Client()), WithClock(clk.Now),
 		WithRefreshInterval(10*time.Millisecond), WithMaxStaleness(20*time.Second))
 	require.NoError(t, err)
 	defer func() { require.NoError(t, l.Close()); require.NoError(t, l.Close()) }()
 
 	c, err := m.Issue(ctx, testRequest())
 	require.NoError(t, err)
-	v, err := NewVerifier(m.PublicKey(), defaultIssuer, l, WithVerifierClock(clk.Now))
+	v, err := NewVerifier(m.PublicKey(), defaultIssuer, l, WithClock(clk.Now))
 	require.NoError(t, err)
 	_, err = v.Verify(ctx, c.Token(), c.Audience)
 	require.NoError(t, err)
@@ -219,11 +219,11 @@ func TestRemoteRevocationsOutliveTheMinterListUnderSkew(t *testing.T) {
 	m := newTestMinter(t, mclk)
 	srv := minterServer(t, m, nil)
 	vnow := func() time.Time { return mclk.Now().Add(-10 * time.Second) } // the verifier's clock lags
-	l, err := RemoteRevocations(ctx, srv.URL+"/revoked", WithHTTPClient(srv.Client()), WithRemoteClock(vnow),
+	l, err := RemoteRevocations(ctx, srv.URL+"/revoked", WithHTTPClient(srv.Client()), WithClock(vnow),
 		WithRefreshInterval(time.Hour), WithMaxStaleness(2*time.Hour))
 	require.NoError(t, err)
 	defer l.Close()
-	v, err := NewVerifier(m.PublicKey(), m.Issuer(), l, WithLeeway(maxLeeway), WithVerifierClock(vnow))
+	v, err := NewVerifier(m.PublicKey(), m.Issuer(), l, WithLeeway(maxLeeway), WithClock(vnow))
 	require.NoError(t, err)
 
 	c, err := m.Issue(ctx, testRequest())

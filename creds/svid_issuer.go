@@ -13,7 +13,7 @@ import (
 )
 
 // SVIDIssuerOption configures NewSVIDIssuer. Sealed.
-type SVIDIssuerOption interface{ apply(*svidConfig) }
+type SVIDIssuerOption interface{ applySVIDIssuer(*svidConfig) }
 
 type svidConfig struct {
 	maxTTL time.Duration
@@ -23,13 +23,13 @@ type svidConfig struct {
 // WithSVIDMaxTTL refuses JWT-SVIDs whose lifetime (exp − iat) exceeds d.
 // Default 5m, SPIRE's default JWT-SVID TTL and the minter's cap.
 func WithSVIDMaxTTL(d time.Duration) SVIDIssuerOption {
-	return optionFunc[svidConfig](func(c *svidConfig) { c.maxTTL = d })
+	return svidOptionFunc(func(c *svidConfig) { c.maxTTL = d })
 }
 
-// WithSVIDClock sets the time source (default time.Now).
-func WithSVIDClock(now func() time.Time) SVIDIssuerOption {
-	return optionFunc[svidConfig](func(c *svidConfig) { c.now = now })
-}
+// WithSVIDClock is WithClock.
+//
+// Deprecated: use WithClock, the clock option of every component.
+func WithSVIDClock(now func() time.Time) SVIDIssuerOption { return WithClock(now) }
 
 // SVIDIssuer issues JWT-SVIDs from the SPIFFE Workload API (any
 // jwtsvid.Source) as credentials, with the request's audience as the single
@@ -70,7 +70,7 @@ func NewSVIDIssuer(src jwtsvid.Source, opts ...SVIDIssuerOption) *SVIDIssuer {
 	cfg := svidConfig{maxTTL: defaultMaxTTL, now: time.Now}
 	for _, o := range opts {
 		if o != nil {
-			o.apply(&cfg)
+			o.applySVIDIssuer(&cfg)
 		}
 	}
 	s := &SVIDIssuer{src: src, maxTTL: cfg.maxTTL, now: cfg.now, ledger: newLedger()}

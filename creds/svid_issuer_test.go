@@ -54,7 +54,7 @@ func TestSVIDIssuer(t *testing.T) {
 	clk := fakeclock.New(time.Now().Truncate(time.Second)) // go-spiffe parses with the real clock
 	const agent = "spiffe://example.org/agent/support"
 	src := &fakeSVIDs{t: t, id: agent, ttl: 5 * time.Minute, now: clk.Now}
-	iss := NewSVIDIssuer(src, WithSVIDClock(clk.Now))
+	iss := NewSVIDIssuer(src, WithClock(clk.Now))
 	r := Request{Subject: agent, Audience: "https://mail.example.com", Scopes: []string{"email:send"}}
 
 	c, err := iss.Issue(ctx, r)
@@ -115,7 +115,7 @@ func TestSVIDIssuerRefuses(t *testing.T) {
 			if tt.req != nil {
 				tt.req(&req)
 			}
-			iss := NewSVIDIssuer(src, append([]SVIDIssuerOption{WithSVIDClock(clk.Now)}, tt.opts...)...)
+			iss := NewSVIDIssuer(src, append([]SVIDIssuerOption{WithClock(clk.Now)}, tt.opts...)...)
 			c, err := iss.Issue(context.Background(), req)
 			require.ErrorContains(t, err, tt.want)
 			require.Nil(t, c)
@@ -130,7 +130,7 @@ func TestSVIDIssuerRefuses(t *testing.T) {
 		src := &fakeSVIDs{t: t, id: agent, ttl: time.Minute, now: clk.Now}
 		clk.Advance(2 * time.Minute) // the issuer's clock is past the SVID's expiry
 		src.now = time.Now
-		_, err := NewSVIDIssuer(src, WithSVIDClock(clk.Now)).Issue(context.Background(), r)
+		_, err := NewSVIDIssuer(src, WithClock(clk.Now)).Issue(context.Background(), r)
 		require.ErrorContains(t, err, "expired")
 	})
 }

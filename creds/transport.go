@@ -13,7 +13,7 @@ import (
 var ErrUnbound = errors.New("creds: request is not to the credential's audience")
 
 // TransportOption configures Transport. Sealed.
-type TransportOption interface{ apply(*transportConfig) }
+type TransportOption interface{ applyTransport(*transportConfig) }
 
 type transportConfig struct{ refuseUnbound bool }
 
@@ -21,7 +21,7 @@ type transportConfig struct{ refuseUnbound bool }
 // carries a credential but whose destination is not that credential's
 // audience, instead of sending it without the credential.
 func RefuseUnbound() TransportOption {
-	return optionFunc[transportConfig](func(c *transportConfig) { c.refuseUnbound = true })
+	return transportOptionFunc(func(c *transportConfig) { c.refuseUnbound = true })
 }
 
 // Transport binds the call's credential to its audience on the way out. For
@@ -40,7 +40,7 @@ func Transport(base http.RoundTripper, opts ...TransportOption) http.RoundTrippe
 	var cfg transportConfig
 	for _, o := range opts {
 		if o != nil {
-			o.apply(&cfg)
+			o.applyTransport(&cfg)
 		}
 	}
 	if base == nil {

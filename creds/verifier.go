@@ -65,7 +65,7 @@ func newVerifier(keys keySource, issuer string, revocations RevocationChecker, o
 	cfg := verifierConfig{now: time.Now, replayCapacity: defaultReplayCapacity}
 	for _, o := range opts {
 		if o != nil {
-			o.apply(&cfg)
+			o.applyVerifier(&cfg)
 		}
 	}
 	switch {

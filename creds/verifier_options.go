@@ -7,7 +7,7 @@ import "time"
 const maxLeeway = 30 * time.Second
 
 // VerifierOption configures NewVerifier (and Minter.Verifier). Sealed.
-type VerifierOption interface{ apply(*verifierConfig) }
+type VerifierOption interface{ applyVerifier(*verifierConfig) }
 
 type verifierConfig struct {
 	now            func() time.Time
@@ -16,16 +16,15 @@ type verifierConfig struct {
 	replayCapacity int
 }
 
-// WithVerifierClock sets the time source used for exp/iat/nbf checks
-// (default time.Now).
-func WithVerifierClock(now func() time.Time) VerifierOption {
-	return optionFunc[verifierConfig](func(c *verifierConfig) { c.now = now })
-}
+// WithVerifierClock is WithClock.
+//
+// Deprecated: use WithClock, the clock option of every component.
+func WithVerifierClock(now func() time.Time) VerifierOption { return WithClock(now) }
 
 // WithLeeway tolerates clock skew between issuer and verifier. Default 0;
 // at most 30s, since credentials live for seconds to minutes.
 func WithLeeway(d time.Duration) VerifierOption {
-	return optionFunc[verifierConfig](func(c *verifierConfig) { c.leeway = d })
+	return verifierOptionFunc(func(c *verifierConfig) { c.leeway = d })
 }
 
 // WithReplayCheck makes Verify accept each jti once: a token seen before is
@@ -36,11 +35,11 @@ func WithLeeway(d time.Duration) VerifierOption {
 // Give it to a verifier that guards a single resource server (or a single
 // process of one); replicas each remember only what they saw.
 func WithReplayCheck() VerifierOption {
-	return optionFunc[verifierConfig](func(c *verifierConfig) { c.replay = true })
+	return verifierOptionFunc(func(c *verifierConfig) { c.replay = true })
 }
 
 // WithReplayCapacity bounds the ids WithReplayCheck remembers; it must be
 // positive.
 func WithReplayCapacity(n int) VerifierOption {
-	return optionFunc[verifierConfig](func(c *verifierConfig) { c.replayCapacity = n })
+	return verifierOptionFunc(func(c *verifierConfig) { c.replayCapacity = n })
 }

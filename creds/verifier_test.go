@@ -32,7 +32,7 @@ func TestNewVerifierOptions(t *testing.T) {
 		{"short key", pub[:10], "iss", NoRevocationCheck(), nil, "public key"},
 		{"empty issuer", pub, "", NoRevocationCheck(), nil, "issuer"},
 		{"nil revocation checker", pub, "iss", nil, nil, "RevocationChecker"},
-		{"nil clock", pub, "iss", NoRevocationCheck(), []VerifierOption{WithVerifierClock(nil)}, "clock"},
+		{"nil clock", pub, "iss", NoRevocationCheck(), []VerifierOption{WithClock(nil)}, "clock"},
 		{"negative leeway", pub, "iss", NoRevocationCheck(), []VerifierOption{WithLeeway(-time.Second)}, "leeway"},
 		{"leeway too large", pub, "iss", NoRevocationCheck(), []VerifierOption{WithLeeway(31 * time.Second)}, "leeway"},
 	}
@@ -98,7 +98,7 @@ func TestVerifyAccepts(t *testing.T) {
 	c, err := m.Issue(ctx, r)
 	require.NoError(t, err)
 
-	v, err := NewVerifier(m.PublicKey(), defaultIssuer, m, WithVerifierClock(clk.Now))
+	v, err := NewVerifier(m.PublicKey(), defaultIssuer, m, WithClock(clk.Now))
 	require.NoError(t, err)
 	got, err := v.Verify(ctx, c.Token(), r.Audience)
 	require.NoError(t, err)
@@ -283,7 +283,7 @@ func TestVerifyRejects(t *testing.T) {
 			if tt.rc != nil {
 				rc = tt.rc
 			}
-			v, err := NewVerifier(m.PublicKey(), defaultIssuer, rc, WithVerifierClock(clk.Now), WithLeeway(tt.leeway))
+			v, err := NewVerifier(m.PublicKey(), defaultIssuer, rc, WithClock(clk.Now), WithLeeway(tt.leeway))
 			require.NoError(t, err)
 			ctx := context.Background()
 			if tt.ctx != nil {
@@ -351,7 +351,7 @@ func TestNoRevocationCheck(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, m.Revoke(ctx, c.ID))
 
-	v, err := NewVerifier(m.PublicKey(), defaultIssuer, NoRevocationCheck(), WithVerifierClock(clk.Now))
+	v, err := NewVerifier(m.PublicKey(), defaultIssuer, NoRevocationCheck(), WithClock(clk.Now))
 	require.NoError(t, err)
 	_, err = v.Verify(ctx, c.Token(), c.Audience)
 	require.NoError(t, err, "revocation is ignored only when asked for by name")

@@ -38,7 +38,7 @@ func TestAllowedCallRunsWithScopedCredentialThenRevokes(t *testing.T) {
 	require.Equal(t, "https://docs.example.com", p.cred.Audience)
 	require.Equal(t, agentID, p.cred.Subject)
 	require.Equal(t, 30*time.Second, p.cred.TTL())
-	_, err = f.minter.Verifier(creds.WithVerifierClock(f.now.Now)).Verify(context.Background(), p.cred.Token(), p.cred.Audience)
+	_, err = f.minter.Verifier(creds.WithClock(f.now.Now)).Verify(context.Background(), p.cred.Token(), p.cred.Audience)
 	require.ErrorIs(t, err, creds.ErrRevoked)
 	require.True(t, p.granted)
 	require.Equal(t, []string{"docs.example.com"}, p.hosts)

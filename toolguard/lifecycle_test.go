@@ -70,7 +70,7 @@ func TestTaskCredentialsAreSharedRefreshedAndRevokedAtTaskEnd(t *testing.T) {
 			require.True(t, attrs["ztagent.credential.reused"].AsBool())
 		}
 	}
-	verifier := f.minter.Verifier(creds.WithVerifierClock(f.now.Now))
+	verifier := f.minter.Verifier(creds.WithClock(f.now.Now))
 	_, err := verifier.Verify(context.Background(), seen[0].Token(), seen[0].Audience)
 	require.NoError(t, err, "not revoked at call end")
 
@@ -202,7 +202,7 @@ func TestFailedRevocationsAreRetriedAndCounted(t *testing.T) {
 	}, 10*time.Second, 50*time.Millisecond)
 	require.Zero(t, f.guard.Stats().RevokeLost)
 	require.EqualValues(t, 1, f.guard.Stats().RevokeRecovered, "the retry recovered it")
-	_, err = base.minter.Verifier(creds.WithVerifierClock(base.now.Now)).Verify(context.Background(), p.cred.Token(), p.cred.Audience)
+	_, err = base.minter.Verifier(creds.WithClock(base.now.Now)).Verify(context.Background(), p.cred.Token(), p.cred.Audience)
 	require.ErrorIs(t, err, creds.ErrRevoked, "the retry revoked it")
 
 	// A revocation that never succeeds is counted as lost when the guard closes.
@@ -292,7 +292,7 @@ func TestTaskCredentialsAreNotRenewedForIdleOrExpiredTasks(t *testing.T) {
 			require.Equal(t, 1, iss.count(quietAud), "the quiet task's credential is not")
 
 			require.NoError(t, g.Close(context.Background()))
-			verifier := f.minter.Verifier(creds.WithVerifierClock(f.now.Now))
+			verifier := f.minter.Verifier(creds.WithClock(f.now.Now))
 			_, err = verifier.Verify(context.Background(), busyCred.Token(), busyCred.Audience)
 			require.ErrorIs(t, err, creds.ErrRevoked, "closing the guard revokes the task's credentials")
 		})
