@@ -89,10 +89,11 @@ func WithAssertionClock(now func() time.Time) AssertionOption { return WithClock
 // HSM or KMS key included); it is used only through Sign.
 func SignedAssertions(key crypto.Signer, keyID, issuer, subject string, opts ...AssertionOption) (AssertionSource, error) {
 	cfg := assertionConfig{ttl: defaultAssertionTTL, now: time.Now}
-	for _, o := range opts {
-		if o != nil {
-			o.applyAssertion(&cfg)
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("creds: assertion: option %d is nil", i)
 		}
+		o.applyAssertion(&cfg)
 	}
 	switch {
 	case key == nil:

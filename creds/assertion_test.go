@@ -100,6 +100,7 @@ func TestSignedAssertionsRefusesBadConfig(t *testing.T) {
 		{"TTL too long", ec256, "iss", "sub", []creds.AssertionOption{creds.WithAssertionTTL(time.Hour)}, "TTL"},
 		{"TTL too short", ec256, "iss", "sub", []creds.AssertionOption{creds.WithAssertionTTL(time.Millisecond)}, "TTL"},
 		{"nil clock", ec256, "iss", "sub", []creds.AssertionOption{creds.WithClock(nil)}, "clock"},
+		{"nil option", ec256, "iss", "sub", []creds.AssertionOption{nil}, "option 0 is nil"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -179,10 +179,11 @@ type exchangeEntry struct {
 // NewExchangeIssuer validates cfg and opts and returns the issuer.
 func NewExchangeIssuer(cfg ExchangeConfig, opts ...ExchangeOption) (*ExchangeIssuer, error) {
 	var o exchangeOptions
-	for _, opt := range opts {
-		if opt != nil {
-			opt.applyExchange(&o)
+	for i, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("creds: exchange: option %d is nil", i)
 		}
+		opt.applyExchange(&o)
 	}
 	if o.nowSet {
 		if o.now == nil {

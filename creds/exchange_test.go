@@ -620,7 +620,7 @@ func TestExchangeConfigValidation(t *testing.T) {
 
 // WithClock is the exchange issuer's clock, as every component's: it stamps
 // the credential, and wins over the deprecated ExchangeConfig.Now, which
-// still works alone. WithClock(nil) is an error, not the default.
+// still works alone. WithClock(nil), or a nil option, is an error.
 func TestExchangeIssuerClock(t *testing.T) {
 	as := newFakeAS(t)
 	as.setToken(replyJSON(http.StatusOK, map[string]any{"access_token": "opaque-ok", "token_type": "bearer", "expires_in": 60}))
@@ -644,6 +644,8 @@ func TestExchangeIssuerClock(t *testing.T) {
 	}
 	_, err := creds.NewExchangeIssuer(cfg, creds.WithClock(nil))
 	require.ErrorContains(t, err, "clock must not be nil")
+	_, err = creds.NewExchangeIssuer(cfg, nil)
+	require.ErrorContains(t, err, "option 0 is nil")
 }
 
 func TestExchangeIssuerNeverPrintsSecrets(t *testing.T) {

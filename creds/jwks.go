@@ -370,10 +370,11 @@ type remoteConfig struct {
 
 func newRemoteConfig(opts []RemoteOption) (remoteConfig, error) {
 	cfg := remoteConfig{client: &http.Client{Timeout: defaultFetchTimeout, CheckRedirect: checkRedirect}, now: time.Now}
-	for _, o := range opts {
-		if o != nil {
-			o.applyRemote(&cfg)
+	for i, o := range opts {
+		if o == nil {
+			return cfg, fmt.Errorf("option %d is nil", i)
 		}
+		o.applyRemote(&cfg)
 	}
 	switch {
 	case cfg.client == nil:

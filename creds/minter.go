@@ -41,10 +41,11 @@ var (
 // NewMinter returns a Minter configured by opts; invalid options are errors.
 func NewMinter(opts ...MinterOption) (*Minter, error) {
 	cfg := minterConfig{issuer: defaultIssuer, maxTTL: defaultMaxTTL, defaultTTL: defaultDefaultTTL, now: time.Now}
-	for _, o := range opts {
-		if o != nil {
-			o.applyMinter(&cfg)
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("creds: minter: option %d is nil", i)
 		}
+		o.applyMinter(&cfg)
 	}
 	if cfg.issuer == "" {
 		return nil, errors.New("creds: minter: issuer must not be empty")

@@ -21,7 +21,7 @@ func TestNewMinterOptions(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", nil, ""},
-		{"nil option ignored", []MinterOption{nil}, ""},
+		{"nil option", []MinterOption{nil}, "option 0 is nil"},
 		{"empty issuer", []MinterOption{WithIssuer("")}, "issuer"},
 		{"zero max TTL", []MinterOption{WithMaxTTL(0)}, "max TTL"},
 		{"negative max TTL", []MinterOption{WithMaxTTL(-time.Second)}, "max TTL"},

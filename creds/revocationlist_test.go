@@ -169,6 +169,7 @@ func TestRemoteRevocationsConfig(t *testing.T) {
 		{"https only", "http://revocations.example.com/", nil, "want https"},
 		{"stale bound below poll", srv.URL + "/revoked", []RemoteOption{WithRefreshInterval(time.Minute), WithMaxStaleness(time.Second)}, "shorter than the poll"},
 		{"verifier option", srv.URL + "/revoked", []RemoteOption{WithRevocationChecker(m)}, "NewRemoteVerifier only"},
+		{"nil option", srv.URL + "/revoked", []RemoteOption{nil}, "option 1 is nil"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

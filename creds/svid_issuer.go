@@ -68,13 +68,18 @@ var (
 // every Issue fail.
 func NewSVIDIssuer(src jwtsvid.Source, opts ...SVIDIssuerOption) *SVIDIssuer {
 	cfg := svidConfig{maxTTL: defaultMaxTTL, now: time.Now}
-	for _, o := range opts {
-		if o != nil {
-			o.applySVIDIssuer(&cfg)
+	var nilOpt error
+	for i, o := range opts {
+		if o == nil {
+			nilOpt = errors.Join(nilOpt, fmt.Errorf("option %d is nil", i))
+			continue
 		}
+		o.applySVIDIssuer(&cfg)
 	}
 	s := &SVIDIssuer{src: src, maxTTL: cfg.maxTTL, now: cfg.now, ledger: newLedger()}
 	switch {
+	case nilOpt != nil:
+		s.err = nilOpt
 	case src == nil:
 		s.err = errors.New("nil JWT-SVID source")
 	case cfg.maxTTL < time.Second:

@@ -103,6 +103,7 @@ func TestSVIDIssuerRefuses(t *testing.T) {
 		{name: "delegation", req: func(r *Request) { r.Delegation = []string{"user:alice"} }, want: "delegation"},
 		{name: "invalid request", req: func(r *Request) { r.Audience = "" }, want: "audience is required"},
 		{name: "bad max TTL", opts: []SVIDIssuerOption{WithSVIDMaxTTL(0)}, want: "below one second"},
+		{name: "nil option", opts: []SVIDIssuerOption{nil}, want: "option 1 is nil"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,10 +63,11 @@ func NewVerifier(key ed25519.PublicKey, issuer string, revocations RevocationChe
 // verifiers, so both refuse the same mistakes.
 func newVerifier(keys keySource, issuer string, revocations RevocationChecker, opts []VerifierOption) (*Verifier, error) {
 	cfg := verifierConfig{now: time.Now, replayCapacity: defaultReplayCapacity}
-	for _, o := range opts {
-		if o != nil {
-			o.applyVerifier(&cfg)
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("creds: verifier: option %d is nil", i)
 		}
+		o.applyVerifier(&cfg)
 	}
 	switch {
 	case issuer == "":

@@ -33,6 +33,7 @@ func TestNewVerifierOptions(t *testing.T) {
 		{"empty issuer", pub, "", NoRevocationCheck(), nil, "issuer"},
 		{"nil revocation checker", pub, "iss", nil, nil, "RevocationChecker"},
 		{"nil clock", pub, "iss", NoRevocationCheck(), []VerifierOption{WithClock(nil)}, "clock"},
+		{"nil option", pub, "iss", NoRevocationCheck(), []VerifierOption{WithLeeway(0), nil}, "option 1 is nil"},
 		{"negative leeway", pub, "iss", NoRevocationCheck(), []VerifierOption{WithLeeway(-time.Second)}, "leeway"},
 		{"leeway too large", pub, "iss", NoRevocationCheck(), []VerifierOption{WithLeeway(31 * time.Second)}, "leeway"},
 	}
