@@ -63,7 +63,7 @@ func TestGuardWithDecisionCache(t *testing.T) {
 	spy := &cacheSpy{Decider: eng}
 	f := newFixture(t, toolguard.WithDecider(spy))
 	id := &revocableIdentity{Source: f.id}
-	g, err := toolguard.New(context.Background(), toolguard.WithIdentity(id), toolguard.WithIssuer(f.minter),
+	g, err := toolguard.New(context.Background(), toolguard.WithIdentity(id), toolguard.WithCredentialIssuer(f.minter),
 		toolguard.WithDecider(spy), toolguard.WithTracerProvider(f.tp), toolguard.WithSink(f.sink), toolguard.WithClock(f.now.Now))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = g.Close(context.Background()) })

@@ -142,7 +142,7 @@ func TestFailClosedAtEveryStep(t *testing.T) {
 			}))}
 		}, tool: fetchTool, args: DocArgs{URL: "https://docs.example.com/"}, code: authz.CodeEvalError},
 		{name: "issuer fails", opts: func(f *fixture) []toolguard.Option {
-			return []toolguard.Option{toolguard.WithDecider(allowAll(false)), toolguard.WithIssuer(&faultyIssuer{Issuer: f.minter, issueErr: errors.New("hsm offline")})}
+			return []toolguard.Option{toolguard.WithDecider(allowAll(false)), toolguard.WithCredentialIssuer(&faultyIssuer{Issuer: f.minter, issueErr: errors.New("hsm offline")})}
 		}, tool: fetchTool, args: DocArgs{URL: "https://docs.example.com/"}, code: toolguard.CodeCredentialFailed},
 		{name: "canceled", tool: fetchTool, args: DocArgs{URL: "https://docs.example.com/"},
 			setup: func(*testing.T, *fixture) context.Context {
@@ -219,7 +219,7 @@ func TestApprovalSeesFrozenArgsAndCallerMutationChangesNothing(t *testing.T) {
 func TestToolErrorAndPanicStillRevokeAndRecord(t *testing.T) {
 	f := newFixture(t)
 	issuer := &faultyIssuer{Issuer: f.minter}
-	f2 := newFixture(t, toolguard.WithIssuer(issuer))
+	f2 := newFixture(t, toolguard.WithCredentialIssuer(issuer))
 	boom := errors.New("upstream 500")
 	failing := wrap(t, f2.guard, fetchTool, func(context.Context, DocArgs) (string, error) { return "", boom })
 	_, err := failing(context.Background(), DocArgs{URL: "https://docs.example.com/"})
@@ -242,7 +242,7 @@ func TestLossyPathsAreCounted(t *testing.T) {
 	base := newFixture(t)
 	issuer := &faultyIssuer{Issuer: base.minter, revokeErr: errors.New("revocation store down")}
 	sink := &memSink{err: errors.New("disk full")}
-	f := newFixture(t, toolguard.WithIssuer(issuer), toolguard.WithSink(sink))
+	f := newFixture(t, toolguard.WithCredentialIssuer(issuer), toolguard.WithSink(sink))
 	fetch := wrap(t, f.guard, fetchTool, (&probe{}).fn)
 	_, err := fetch(context.Background(), DocArgs{URL: "https://docs.example.com/"})
 	require.NoError(t, err)
@@ -320,16 +320,17 @@ func TestEmbeddedDefaultsDenyEverythingUntilGranted(t *testing.T) {
 func TestNewRejectsBadOptions(t *testing.T) {
 	ctx := context.Background()
 	for name, o := range map[string]toolguard.Option{
-		"nil option":     nil,
-		"nil identity":   toolguard.WithIdentity(nil),
-		"nil decider":    toolguard.WithDecider(nil),
-		"nil issuer":     toolguard.WithIssuer(nil),
-		"nil sink":       toolguard.WithSink(nil),
-		"nil approver":   toolguard.WithApprover(nil),
-		"nil clock":      toolguard.WithClock(nil),
-		"nil provider":   toolguard.WithTracerProvider(nil),
-		"zero timeout":   toolguard.WithApprovalTimeout(0),
-		"bad policy doc": toolguard.WithPolicyData([]byte("{not json")),
+		"nil option":                  nil,
+		"nil identity":                toolguard.WithIdentity(nil),
+		"nil decider":                 toolguard.WithDecider(nil),
+		"nil issuer":                  toolguard.WithCredentialIssuer(nil),
+		"nil issuer, deprecated name": toolguard.WithIssuer(nil), // the deprecated forward still checks
+		"nil sink":                    toolguard.WithSink(nil),
+		"nil approver":                toolguard.WithApprover(nil),
+		"nil clock":                   toolguard.WithClock(nil),
+		"nil provider":                toolguard.WithTracerProvider(nil),
+		"zero timeout":                toolguard.WithApprovalTimeout(0),
+		"bad policy doc":              toolguard.WithPolicyData([]byte("{not json")),
 	} {
 		t.Run(name, func(t *testing.T) {
 			g, err := toolguard.New(ctx, o)

@@ -116,7 +116,7 @@ func newFixtureAt(t *testing.T, now func() time.Time, opts ...toolguard.Option) 
 	t.Cleanup(func() { _ = f.tp.Shutdown(context.Background()) })
 	base := []toolguard.Option{
 		toolguard.WithIdentity(f.id),
-		toolguard.WithIssuer(f.minter),
+		toolguard.WithCredentialIssuer(f.minter),
 		toolguard.WithDecider(testEngine(t)),
 		toolguard.WithTracerProvider(f.tp),
 		toolguard.WithSink(f.sink),

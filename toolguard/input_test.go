@@ -108,7 +108,7 @@ func TestIssuerCannotChangeSharedChain(t *testing.T) {
 	t.Cleanup(func() { _ = eng.Close() })
 	spy := &cachingSpy{Engine: eng}
 	f := newFixture(t)
-	g, err := toolguard.New(context.Background(), toolguard.WithIdentity(f.id), toolguard.WithIssuer(appendingIssuer{f.minter}),
+	g, err := toolguard.New(context.Background(), toolguard.WithIdentity(f.id), toolguard.WithCredentialIssuer(appendingIssuer{f.minter}),
 		toolguard.WithDecider(spy), toolguard.WithTracerProvider(f.tp), toolguard.WithSink(f.sink), toolguard.WithClock(f.now.Now))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = g.Close(context.Background()) })

@@ -92,7 +92,7 @@ func TestIssuedCredentialOutsideTheGuardsBoundsIsRefusedAndRevoked(t *testing.T)
 				m, err := creds.NewMinter(creds.WithClock(clock.Now))
 				require.NoError(t, err)
 				iss := &skewedIssuer{Issuer: m, now: clock.Now, edit: tc.edit}
-				f := newFixtureAt(t, clock.Now, toolguard.WithIssuer(iss), toolguard.WithDecider(mode.dec), toolguard.WithMaxCredentialTTL(maxTTL))
+				f := newFixtureAt(t, clock.Now, toolguard.WithCredentialIssuer(iss), toolguard.WithDecider(mode.dec), toolguard.WithMaxCredentialTTL(maxTTL))
 				ctx := context.Background()
 				var task *toolguard.Task
 				if mode.task {

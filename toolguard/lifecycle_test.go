@@ -128,7 +128,7 @@ func TestCredentialOverMaxTTLIsRevokedAndRefused(t *testing.T) {
 	m, err := creds.NewMinter(creds.WithMaxTTL(2*time.Hour), creds.WithClock(base.now.Now))
 	require.NoError(t, err)
 	iss := &longIssuer{Issuer: m}
-	f := newFixture(t, toolguard.WithIssuer(iss), toolguard.WithMaxCredentialTTL(time.Minute))
+	f := newFixture(t, toolguard.WithCredentialIssuer(iss), toolguard.WithMaxCredentialTTL(time.Minute))
 	var p probe
 	fetch := wrap(t, f.guard, fetchTool, p.fn)
 	_, err = fetch(context.Background(), DocArgs{URL: "https://docs.example.com/"})
@@ -145,7 +145,7 @@ func TestTaskCredentialOverMaxTTLIsNotKept(t *testing.T) {
 	m, err := creds.NewMinter(creds.WithMaxTTL(2*time.Hour), creds.WithClock(base.now.Now))
 	require.NoError(t, err)
 	iss := &onceLongIssuer{longIssuer: longIssuer{Issuer: m}}
-	f := newFixture(t, toolguard.WithIssuer(iss), toolguard.WithMaxCredentialTTL(time.Minute), toolguard.WithDecider(reuseDecider(30)))
+	f := newFixture(t, toolguard.WithCredentialIssuer(iss), toolguard.WithMaxCredentialTTL(time.Minute), toolguard.WithDecider(reuseDecider(30)))
 	var p probe
 	fetch := wrap(t, f.guard, fetchTool, p.fn)
 	task := &toolguard.Task{ID: "t-1"}
@@ -189,7 +189,7 @@ func TestFailedRevocationsAreRetriedAndCounted(t *testing.T) {
 	base := newFixture(t)
 	flaky := &flakyRevoker{Issuer: base.minter}
 	flaky.failures.Store(1)
-	f := newFixture(t, toolguard.WithIssuer(flaky))
+	f := newFixture(t, toolguard.WithCredentialIssuer(flaky))
 	var p probe
 	fetch := wrap(t, f.guard, fetchTool, p.fn)
 	_, err := fetch(context.Background(), DocArgs{URL: "https://docs.example.com/"})
@@ -238,7 +238,7 @@ func (c *countingIssuer) Issue(ctx context.Context, r creds.Request) (*creds.Cre
 func countingGuard(t *testing.T, f *fixture, dec authz.Decider) (*toolguard.Guard, *countingIssuer) {
 	t.Helper()
 	iss := &countingIssuer{Issuer: f.minter, issued: map[string]int{}}
-	g, err := toolguard.New(context.Background(), toolguard.WithIdentity(f.id), toolguard.WithIssuer(iss),
+	g, err := toolguard.New(context.Background(), toolguard.WithIdentity(f.id), toolguard.WithCredentialIssuer(iss),
 		toolguard.WithDecider(dec), toolguard.WithTracerProvider(f.tp), toolguard.WithSink(f.sink), toolguard.WithClock(f.now.Now))
 	require.NoError(t, err)
 	return g, iss

@@ -77,16 +77,25 @@ func WithPolicyData(doc []byte) Option {
 	})
 }
 
-// WithIssuer sets where per-call credentials come from.
-func WithIssuer(i creds.Issuer) Option {
+// WithCredentialIssuer sets where per-call and per-task credentials come
+// from: a creds.Issuer such as creds.NewMinter, creds.NewSVIDIssuer or
+// creds.NewExchangeIssuer. (Not creds.WithIssuer, which sets the "iss"
+// claim a minter writes.)
+func WithCredentialIssuer(i creds.Issuer) Option {
 	return optionFunc(func(c *config) error {
 		if i == nil {
-			return errors.New("toolguard: WithIssuer(nil)")
+			return errors.New("toolguard: WithCredentialIssuer(nil)")
 		}
 		c.issuer = i
 		return nil
 	})
 }
+
+// WithIssuer is WithCredentialIssuer.
+//
+// Deprecated: use WithCredentialIssuer; the name collided with
+// creds.WithIssuer, which sets a claim, not a component.
+func WithIssuer(i creds.Issuer) Option { return WithCredentialIssuer(i) }
 
 // WithTracerProvider sets the provider of the guard's spans. The default is
 // OpenTelemetry's global provider.

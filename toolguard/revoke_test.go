@@ -25,7 +25,7 @@ func TestRevocationRetriesFollowTheGuardClockUntilLost(t *testing.T) {
 	dec := deciderFunc(func(context.Context, *authz.Input) (authz.Decision, error) {
 		return authz.Decision{Allow: true, Credential: authz.CredentialGrant{Audience: "urn:test", TTLSeconds: 300}}, nil
 	})
-	f := newFixture(t, toolguard.WithIssuer(flaky), toolguard.WithDecider(dec))
+	f := newFixture(t, toolguard.WithCredentialIssuer(flaky), toolguard.WithDecider(dec))
 	_, err := wrap(t, f.guard, fetchTool, (&probe{}).fn)(context.Background(), DocArgs{URL: "https://docs.example.com/"})
 	require.NoError(t, err)
 	require.EqualValues(t, 1, f.guard.Stats().RevokeFailures)

@@ -75,7 +75,7 @@ func newRefreshGuard(t *testing.T, clock *fakeclock.Clock, timers loop.Timers) (
 	m, err := creds.NewMinter(creds.WithClock(clock.Now))
 	require.NoError(t, err)
 	iss := issueSignal{Issuer: m, issued: make(chan creds.Request, 4)}
-	g, err := New(context.Background(), WithClock(clock.Now), WithIssuer(iss),
+	g, err := New(context.Background(), WithClock(clock.Now), WithCredentialIssuer(iss),
 		WithSink(audit.NewJSONLines(io.Discard)), WithTracerProvider(noop.NewTracerProvider()),
 		optionFunc(func(c *config) error { c.timers = timers; return nil }))
 	require.NoError(t, err)

@@ -149,7 +149,7 @@ func newRig(tb testing.TB) *rig {
 	rec := &startRecorder{SpanRecorder: tracetest.NewSpanRecorder()}
 	recTP := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	records := &recordCapture{}
-	probe, err := toolguard.New(ctx, toolguard.WithIdentity(id), toolguard.WithIssuer(minter), toolguard.WithDecider(capture),
+	probe, err := toolguard.New(ctx, toolguard.WithIdentity(id), toolguard.WithCredentialIssuer(minter), toolguard.WithDecider(capture),
 		toolguard.WithTracerProvider(recTP), toolguard.WithSink(records))
 	must(tb, err)
 	pcall, err := toolguard.Wrap(probe, fetchTool, fetch)
@@ -192,7 +192,7 @@ func newRig(tb testing.TB) *rig {
 	r.prepared, err = rego.New(ropts...).PrepareForEval(ctx)
 	must(tb, err)
 
-	r.guard, err = toolguard.New(ctx, toolguard.WithIdentity(id), toolguard.WithIssuer(minter), toolguard.WithDecider(eng),
+	r.guard, err = toolguard.New(ctx, toolguard.WithIdentity(id), toolguard.WithCredentialIssuer(minter), toolguard.WithDecider(eng),
 		toolguard.WithTracerProvider(r.tp), toolguard.WithSink(r.sink))
 	must(tb, err)
 	tb.Cleanup(func() { _ = r.guard.Close(context.Background()) })
