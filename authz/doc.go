@@ -70,7 +70,8 @@
 //	policy_multiple_results     the query has several results or expressions
 //	policy_unexpected_bindings  the query binds variables
 //	policy_eval_error           evaluation failed: builtin error (strict mode), conflict...
-//	policy_canceled             the caller's context was canceled
+//	policy_canceled             the caller's context was canceled before or during evaluation
+//	                            (toolguard's "canceled": ended before the policy was asked)
 //	policy_deadline             WithTimeout (default 500ms) or the caller's deadline passed
 //	policy_bad_decision         a decision field has the wrong type (reasons not objects,
 //	                            ttl_seconds not an integer, a reason without code...)

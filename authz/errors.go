@@ -16,7 +16,9 @@ const (
 	CodeBindings = "policy_unexpected_bindings"
 	// CodeEvalError: evaluation failed (strict builtin error, conflict, ...).
 	CodeEvalError = "policy_eval_error"
-	// CodeCanceled: the caller's context was canceled.
+	// CodeCanceled: the caller's context was canceled before or while the
+	// policy evaluated. (toolguard.CodeCanceled, "canceled", is a call
+	// whose context had ended before the guard asked the policy at all.)
 	CodeCanceled = "policy_canceled"
 	// CodeDeadline: the engine's timeout or the caller's deadline passed.
 	CodeDeadline = "policy_deadline"

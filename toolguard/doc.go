@@ -36,6 +36,13 @@
 //
 // Every step that cannot complete denies the call: the tool function does not run
 // and the caller gets a *DeniedError with a stable Code and a readable Reason.
+// The codes the guard sets itself are the Code* constants; a policy's denial
+// carries the policy's reason code, and a failed evaluation authz's code.
+//
+// Renamed, with the old names kept as deprecated aliases and every code's
+// value unchanged: CodeCredentialFailed → CodeCredentialUnavailable
+// ("credential_unavailable"), CodeApprovalRequired → CodeNoApprover
+// ("approval_required"), WithIssuer → WithCredentialIssuer.
 //
 // Zero values fail closed: a nil *Guard denies, a Guard with no policy data grants
 // nothing, and a decision that needs approval is refused when no Approver is set.

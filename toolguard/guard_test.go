@@ -109,7 +109,7 @@ func TestFailClosedAtEveryStep(t *testing.T) {
 	}{
 		{name: "tool not granted", tool: toolguard.Tool{Name: "rm_rf", Effect: toolguard.Read}, code: "tool_not_granted"},
 		{name: "write without approver", tool: toolguard.Tool{Name: "send_email", Effect: toolguard.Write, Destinations: []toolguard.Dest{toolguard.EmailArg("to")}},
-			args: DocArgs{To: "bob@example.com"}, code: toolguard.CodeApprovalRequired},
+			args: DocArgs{To: "bob@example.com"}, code: toolguard.CodeNoApprover},
 		{name: "approver refuses", opts: opt(toolguard.WithApprover(refuse)),
 			tool: toolguard.Tool{Name: "drop_table", Effect: toolguard.Destructive}, code: toolguard.CodeApprovalRefused},
 		{name: "approver fails", opts: opt(toolguard.WithApprover(broken)),
@@ -143,7 +143,7 @@ func TestFailClosedAtEveryStep(t *testing.T) {
 		}, tool: fetchTool, args: DocArgs{URL: "https://docs.example.com/"}, code: authz.CodeEvalError},
 		{name: "issuer fails", opts: func(f *fixture) []toolguard.Option {
 			return []toolguard.Option{toolguard.WithDecider(allowAll(false)), toolguard.WithCredentialIssuer(&faultyIssuer{Issuer: f.minter, issueErr: errors.New("hsm offline")})}
-		}, tool: fetchTool, args: DocArgs{URL: "https://docs.example.com/"}, code: toolguard.CodeCredentialFailed},
+		}, tool: fetchTool, args: DocArgs{URL: "https://docs.example.com/"}, code: toolguard.CodeCredentialUnavailable},
 		{name: "canceled", tool: fetchTool, args: DocArgs{URL: "https://docs.example.com/"},
 			setup: func(*testing.T, *fixture) context.Context {
 				ctx, cancel := context.WithCancel(context.Background())
@@ -288,7 +288,7 @@ func TestTaintFromToolOutputReachesLaterCalls(t *testing.T) {
 	_, err := fetch(ctx, DocArgs{URL: "https://docs.example.com/"})
 	require.NoError(t, err)
 	_, err = send(ctx, DocArgs{To: "bob@example.com"})
-	d := requireDenied(t, err, toolguard.CodeApprovalRequired)
+	d := requireDenied(t, err, toolguard.CodeNoApprover)
 	require.Contains(t, codesOf(d.Reasons), "tainted_context_requires_approval")
 
 	require.Len(t, inputs, 2)

@@ -116,11 +116,11 @@ func TestIssuedCredentialOutsideTheGuardsBoundsIsRefusedAndRevoked(t *testing.T)
 					require.Equal(t, issued, revoked, "revoked after the call")
 					return
 				}
-				requireDenied(t, err, toolguard.CodeCredentialFailed)
+				requireDenied(t, err, toolguard.CodeCredentialUnavailable)
 				require.Zero(t, p.ran.Load(), "the tool ran")
 				require.Equal(t, issued, revoked, "the refused credential is revoked")
 				require.False(t, rec.Allow)
-				require.Equal(t, toolguard.CodeCredentialFailed, rec.Code)
+				require.Equal(t, toolguard.CodeCredentialUnavailable, rec.Code)
 				require.Empty(t, rec.CredentialID)
 			})
 		}

@@ -132,7 +132,7 @@ func TestCredentialOverMaxTTLIsRevokedAndRefused(t *testing.T) {
 	var p probe
 	fetch := wrap(t, f.guard, fetchTool, p.fn)
 	_, err = fetch(context.Background(), DocArgs{URL: "https://docs.example.com/"})
-	requireDenied(t, err, toolguard.CodeCredentialFailed)
+	requireDenied(t, err, toolguard.CodeCredentialUnavailable)
 	require.Zero(t, p.ran.Load())
 	require.EqualValues(t, 1, iss.revoked.Load())
 }
@@ -151,7 +151,7 @@ func TestTaskCredentialOverMaxTTLIsNotKept(t *testing.T) {
 	task := &toolguard.Task{ID: "t-1"}
 	ctx := toolguard.WithTask(context.Background(), task)
 	_, err = fetch(ctx, DocArgs{URL: "https://docs.example.com/"})
-	requireDenied(t, err, toolguard.CodeCredentialFailed)
+	requireDenied(t, err, toolguard.CodeCredentialUnavailable)
 	require.EqualValues(t, 1, iss.revoked.Load())
 	_, err = fetch(ctx, DocArgs{URL: "https://docs.example.com/"})
 	require.NoError(t, err)

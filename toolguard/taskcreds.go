@@ -14,9 +14,6 @@ import (
 	"github.com/ztagent/ztagent/internal/loop"
 )
 
-// CodeTaskEnded denies calls made under a task after Task.End.
-const CodeTaskEnded = "task_ended"
-
 // sharedCred is a credential that the calls of one task share, because the
 // policy said so (credential.reuse = "task"). The guard refreshes it in the
 // background before it expires; Task.End revokes it and every credential it
