@@ -4,8 +4,6 @@ import (
 	"context"
 	"slices"
 	"sync"
-	"sync/atomic"
-	"time"
 )
 
 type ctxKey int
@@ -62,38 +60,6 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 func principal(ctx context.Context) Principal {
 	p, _ := ctx.Value(principalKey).(Principal)
 	return p
-}
-
-// Task is the unit of work the agent was given. The policy sees its purpose,
-// scopes, expiry and how many calls it has used.
-type Task struct {
-	ID        string
-	Purpose   string
-	Scopes    []string
-	ExpiresAt time.Time // zero: no expiry
-
-	calls atomic.Int64
-
-	mu     sync.Mutex
-	shared map[string]*sharedCred // credentials the policy let this task's calls share
-	// ended is set under mu (so End and a credential's swap agree) and
-	// read without it on every call.
-	ended atomic.Bool
-	// scope is the task's budget scope, "task:<id>", made once.
-	scope atomic.Pointer[string]
-}
-
-// CallsUsed is the number of guarded calls attempted under the task.
-func (t *Task) CallsUsed() int { return int(t.calls.Load()) }
-
-// WithTask returns a context whose calls count against t.
-func WithTask(ctx context.Context, t *Task) context.Context {
-	return context.WithValue(ctx, taskKey, t)
-}
-
-func task(ctx context.Context) *Task {
-	t, _ := ctx.Value(taskKey).(*Task)
-	return t
 }
 
 // TaintSet records where untrusted content has entered a conversation, such

@@ -27,32 +27,6 @@ type sharedCred struct {
 	used    atomic.Int64 // when a call last took it, Unix nanoseconds of the guard's clock
 }
 
-// End ends the task: every credential its calls shared is revoked (retried
-// in the background if the issuer fails), and later calls under the task are
-// denied with CodeTaskEnded. Idempotent.
-func (t *Task) End(ctx context.Context) error {
-	t.mu.Lock()
-	if t.ended.Load() {
-		t.mu.Unlock()
-		return nil
-	}
-	t.ended.Store(true)
-	var all []*sharedCred
-	for _, sc := range t.shared {
-		all = append(all, sc)
-	}
-	t.mu.Unlock()
-	var errs error
-	for _, sc := range all {
-		errs = errors.Join(errs, sc.revokeAll(ctx))
-	}
-	return errs
-}
-
-// hasEnded reports whether End was called: every later call under the task
-// is denied, whatever its credential.
-func (t *Task) hasEnded() bool { return t.ended.Load() }
-
 // revokeAll stops the guard refreshing sc and revokes every credential of
 // it that is still live (Task.End, Guard.Close). It takes them, so a second
 // revokeAll (Guard.Close, then Task.End) revokes nothing twice.
