@@ -54,7 +54,7 @@ func NewDevSource(ctx context.Context, opts ...DevOption) (*DevSource, error) {
 		if o == nil {
 			return nil, fmt.Errorf("identity: option %d is nil", i)
 		}
-		o.apply(&cfg)
+		o.applyDev(&cfg)
 	}
 	id, err := cfg.validate()
 	if err != nil {

@@ -25,14 +25,16 @@ const (
 // DevOption configures [NewDevSource]. It is sealed: only this package's
 // With... functions implement it.
 type DevOption interface {
-	apply(*devConfig)
+	applyDev(*devConfig)
 }
 
 type devOptionFunc func(*devConfig)
 
-func (f devOptionFunc) apply(c *devConfig) { f(c) }
+func (f devOptionFunc) applyDev(c *devConfig) { f(c) }
 
-// Option configures both [NewDevSource] and [FromWorkloadAPI].
+// Option configures both [NewDevSource] and [FromWorkloadAPI]. It can,
+// because each constructor's sealed interface has a method of its own name
+// (applyDev, applyWorkload), as in package creds.
 type Option interface {
 	DevOption
 	WorkloadOption
@@ -43,7 +45,7 @@ type sharedOption struct {
 	wl  func(*workloadConfig)
 }
 
-func (o sharedOption) apply(c *devConfig)              { o.dev(c) }
+func (o sharedOption) applyDev(c *devConfig)           { o.dev(c) }
 func (o sharedOption) applyWorkload(c *workloadConfig) { o.wl(c) }
 
 // WithTrustDomain sets the trust domain name, such as "example.org" (not a
