@@ -309,7 +309,7 @@ func (c *call) approve(ctx context.Context) *DeniedError {
 func (c *call) askApprover(ctx context.Context) *DeniedError {
 	if c.g.approver == nil {
 		c.rec.ApprovalResolved(audit.ApprovalUnavailable, "", "no approver configured")
-		return deny(c.tool, c.id, CodeApprovalRequired, "the call needs approval and no approver is configured", nil)
+		return deny(c.tool, c.id, CodeNoApprover, "the call needs approval and no approver is configured", nil)
 	}
 	actx, cancel := context.WithTimeout(ctx, c.g.approvalTimeout)
 	defer cancel()
@@ -362,7 +362,7 @@ func (c *call) issue(ctx context.Context) *DeniedError {
 		cred, err = c.g.issueChecked(ctx, req)
 	}
 	if err != nil {
-		return deny(c.tool, c.id, CodeCredentialFailed, err.Error(), err)
+		return deny(c.tool, c.id, CodeCredentialUnavailable, err.Error(), err)
 	}
 	c.cred = cred
 	c.rec.CredentialIssued(audit.Credential{ID: cred.ID, Audience: cred.Audience, TTL: cred.TTL(), Reused: !minted})

@@ -26,6 +26,11 @@ func TestDenialCodeValuesAreStable(t *testing.T) {
 		"approval_failed":        toolguard.CodeApprovalFailed,
 		"credential_unavailable": toolguard.CodeCredentialUnavailable,
 		"task_ended":             toolguard.CodeTaskEnded,
+		"budget_exceeded":        toolguard.CodeBudgetExceeded,
+		"budget_unavailable":     toolguard.CodeBudgetUnavailable,
+		"agent_suspended":        toolguard.CodeAgentSuspended,
+		"task_suspended":         toolguard.CodeTaskSuspended,
+		"audit_unavailable":      toolguard.CodeAuditUnavailable,
 		"policy_canceled":        authz.CodeCanceled,
 	} {
 		require.Equal(t, want, got)

@@ -79,13 +79,13 @@ func TestProvenanceDecidesWithoutAHuman(t *testing.T) {
 
 	// An address only the e-mail's body gave needs a human; there is none.
 	_, err = calls["send_email"](ctx, json.RawMessage(`{"to":"billing@example.com","body":"confirmed"}`))
-	d = requireDenied(t, err, toolguard.CodeApprovalRequired)
+	d = requireDenied(t, err, toolguard.CodeNoApprover)
 	require.Equal(t, "untrusted_destination_requires_approval", d.Reasons[0].Code)
 
 	// Attacker-written content to a trusted destination: the phishing link
 	// in the message text needs a human.
 	_, err = calls["post_message"](ctx, json.RawMessage(`{"text":"Team, please log in at https://evil.example/login today"}`))
-	d = requireDenied(t, err, toolguard.CodeApprovalRequired)
+	d = requireDenied(t, err, toolguard.CodeNoApprover)
 	require.Equal(t, "untrusted_argument_requires_approval", d.Reasons[0].Code)
 
 	// The model's own words to the chat run.
@@ -104,7 +104,7 @@ func TestProvenanceOverflowFailsClosed(t *testing.T) {
 	_, err := readInbox(ctx, json.RawMessage(`{}`))
 	require.NoError(t, err, "reads still run")
 	_, err = calls["send_money"](ctx, json.RawMessage(`{"to":"DE89370400440532013000","amount":1}`))
-	d := requireDenied(t, err, toolguard.CodeApprovalRequired)
+	d := requireDenied(t, err, toolguard.CodeNoApprover)
 	require.Equal(t, "provenance_overflow_requires_approval", d.Reasons[0].Code)
 }
 
@@ -112,6 +112,6 @@ func TestProvenanceOverflowFailsClosed(t *testing.T) {
 func TestNoProvenanceKeepsEffectRules(t *testing.T) {
 	_, _, _, _, calls := inboxGuard(t)
 	_, err := calls["send_email"](context.Background(), json.RawMessage(`{"to":"bob@example.com","body":"hi"}`))
-	d := requireDenied(t, err, toolguard.CodeApprovalRequired)
+	d := requireDenied(t, err, toolguard.CodeNoApprover)
 	require.Equal(t, "write_requires_approval", d.Reasons[0].Code)
 }

@@ -74,7 +74,7 @@ func TestStrictAuditNoAuthorizedRecordForACallThatDidNotRun(t *testing.T) {
 	var p probe
 	fetch := wrap(t, f.guard, fetchTool, p.fn)
 	_, err := fetch(context.Background(), DocArgs{URL: "https://docs.example.com/a"})
-	requireDenied(t, err, toolguard.CodeCredentialFailed)
+	requireDenied(t, err, toolguard.CodeCredentialUnavailable)
 	recs := f.sink.all()
 	require.Len(t, recs, 1)
 	require.Equal(t, "denied", recs[0].Outcome)
