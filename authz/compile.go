@@ -20,6 +20,8 @@ type compiled struct {
 	source   string
 	cache    *decisionCache // nil: decisions are not reused
 	memo     *ruleMemo      // nil: every rule is evaluated every time
+	// suspended is data.suspended, for Engine.Suspended.
+	suspended Suspended
 }
 
 // settings are what every compile of an engine shares.
@@ -73,11 +75,12 @@ func (s *settings) compile(ctx context.Context, ps PolicySet, withCache bool) (*
 		return nil, fmt.Errorf("compile policy: %w", err)
 	}
 	c := &compiled{
-		prepared: prepared,
-		id:       s.query,
-		revision: revision(n.modules, n.canonical, s.query),
-		source:   n.source,
-		memo:     newRuleMemo(prepared.Modules()),
+		prepared:  prepared,
+		id:        s.query,
+		revision:  revision(n.modules, n.canonical, s.query),
+		source:    n.source,
+		memo:      newRuleMemo(prepared.Modules()),
+		suspended: suspendedIn(n.data),
 	}
 	if withCache && s.cacheSize > 0 {
 		c.cache = newDecisionCache(s.cacheSize, scanReads(prepared.Modules()), s.now)

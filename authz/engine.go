@@ -39,6 +39,7 @@ type Engine struct {
 	stats    counters
 	lastErr  atomic.Pointer[error]
 	onReload func(ReloadEvent)
+	watchers watchers
 	dlog     *opaDecisionLogger // nil: decision logs off
 
 	loadMu    sync.Mutex       // serializes compiles; Decide never takes it

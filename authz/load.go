@@ -68,6 +68,7 @@ func (e *Engine) report(ev ReloadEvent) {
 	if e.onReload != nil {
 		e.onReload(ev)
 	}
+	e.watchers.report(ev)
 }
 
 func sourceName(s string) string {

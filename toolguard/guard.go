@@ -103,6 +103,10 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 	g.bg.Add(2)
 	go g.revoker.run(bg, &g.bg, g.timers)
 	go g.refreshShared(bg, &g.bg)
+	if ps, ok := g.decider.(policySuspensions); ok {
+		g.bg.Add(1)
+		go g.watchSuspensions(bg, &g.bg, ps)
+	}
 	return g, nil
 }
 
@@ -215,6 +219,10 @@ type Stats struct {
 	// nothing while the guard's records: their spans cannot link to the
 	// turn. Start turns with Guard.StartTurn so both share one tracer.
 	UnlinkedCalls uint64
+	// SuspendRevokes counts task credentials withdrawn because their agent
+	// or task was suspended: by Suspend, or by the policy (data.suspended),
+	// which the guard checks after every reload of an *authz.Engine.
+	SuspendRevokes uint64
 }
 
 type counters struct {
@@ -223,6 +231,7 @@ type counters struct {
 	revokeRecovered                                          atomic.Uint64
 	refreshes, refreshFailures                               atomic.Uint64
 	budgetReleaseFailures                                    atomic.Uint64
+	suspendRevokes                                           atomic.Uint64
 }
 
 // Stats returns a snapshot of the guard's counters.
@@ -244,6 +253,7 @@ func (g *Guard) Stats() Stats {
 		SinkFailures:          g.calls.SinkFailures(),
 		BudgetReleaseFailures: g.stats.budgetReleaseFailures.Load(),
 		UnlinkedCalls:         g.calls.Unlinked(),
+		SuspendRevokes:        g.stats.suspendRevokes.Load(),
 	}
 }
 

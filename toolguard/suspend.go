@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/ztagent/ztagent/authz"
+	"github.com/ztagent/ztagent/internal/loop"
 )
 
 // Codes of suspension, the kill switch: the same codes whether the guard
@@ -103,11 +108,19 @@ func (g *Guard) Resume(s Suspension) error {
 
 // revokeSuspended revokes the task credentials an agent or a task holds.
 func (g *Guard) revokeSuspended(ctx context.Context, s Suspension) error {
+	return g.revokeShared(ctx, func(sc *sharedCred) bool {
+		return s.Agent != "" && sc.req.Subject == s.Agent || s.Task != "" && sc.task.ID == s.Task
+	})
+}
+
+// revokeShared revokes the task credentials of every holder that stop
+// says is suspended, and counts them.
+func (g *Guard) revokeShared(ctx context.Context, stop func(*sharedCred) bool) error {
 	var errs error
 	g.shared.Range(func(k, _ any) bool {
-		sc := k.(*sharedCred)
-		if s.Agent != "" && sc.req.Subject == s.Agent || s.Task != "" && sc.task.ID == s.Task {
+		if sc := k.(*sharedCred); stop(sc) {
 			errs = errors.Join(errs, sc.revokeAll(ctx))
+			g.stats.suspendRevokes.Add(1)
 		}
 		return true
 	})
@@ -145,4 +158,45 @@ func (c *call) policySuspended(ctx context.Context, code string) {
 	if s.check() == nil {
 		_ = c.g.revokeSuspended(context.WithoutCancel(ctx), s) // failures are retried and counted by the revoker
 	}
+}
+
+// policySuspensions is what a Decider offers when it can say what its
+// policy suspends, and when that changes (*authz.Engine does).
+type policySuspensions interface {
+	Suspended() authz.Suspended
+	Watch(func(authz.ReloadEvent)) (stop func())
+}
+
+// suspendSweepPeriod is how often the guard also sweeps without a reload:
+// a call that was already past its decision when the policy suspended its
+// agent may still have been handed a task credential.
+const suspendSweepPeriod = 30 * time.Second
+
+// watchSuspensions revokes, after every policy reload, the task
+// credentials of the agents and tasks the policy now suspends: a fleet's
+// kill switch (data.suspended, delivered as a bundle) takes their
+// credentials at once, not at their next call. It runs until ctx ends.
+func (g *Guard) watchSuspensions(ctx context.Context, done *sync.WaitGroup, ps policySuspensions) {
+	defer done.Done()
+	wake := make(chan struct{}, 1)
+	stop := ps.Watch(func(authz.ReloadEvent) {
+		select {
+		case wake <- struct{}{}:
+		default: // a sweep is already due
+		}
+	})
+	defer stop()
+	loop.Loop{Timers: g.timers, Wake: wake}.Every(ctx, suspendSweepPeriod, func(ctx context.Context) {
+		g.sweepSuspended(ctx, ps.Suspended())
+	})
+}
+
+// sweepSuspended revokes the task credentials of what s suspends.
+func (g *Guard) sweepSuspended(ctx context.Context, s authz.Suspended) {
+	if len(s.Agents) == 0 && len(s.Tasks) == 0 {
+		return
+	}
+	_ = g.revokeShared(ctx, func(sc *sharedCred) bool { // failures are retried and counted by the revoker
+		return slices.Contains(s.Agents, sc.req.Subject) || slices.Contains(s.Tasks, sc.task.ID)
+	})
 }

@@ -82,3 +82,44 @@ func TestPolicySuspensionRevokesTaskCredentials(t *testing.T) {
 		return err == nil && r
 	}, 5*time.Second, 10*time.Millisecond)
 }
+
+// A fleet's kill switch reaches a guard as policy data: once the engine
+// loads data.suspended naming the agent, the task credentials it holds
+// are revoked without waiting for its next call.
+func TestPolicyReloadRevokesSuspendedCredentials(t *testing.T) {
+	const module = `package ztagent
+decision := {"allow": true, "credential": {"audience": "urn:test", "ttl_seconds": 60, "reuse": "task"}}`
+	ctx := context.Background()
+	eng, err := authz.New(ctx, authz.WithModule("allow.rego", module))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = eng.Close() })
+	f := newFixture(t, toolguard.WithDecider(eng))
+	var p probe
+	fn := wrap(t, f.guard, fetchTool, p.fn)
+	held := map[string]string{}
+	for _, id := range []string{"t-1", "t-2"} {
+		task := &toolguard.Task{ID: id}
+		t.Cleanup(func() { _ = task.End(context.Background()) })
+		_, err := fn(toolguard.WithTask(ctx, task), DocArgs{URL: "https://docs.example.com/"})
+		require.NoError(t, err)
+		held[id] = p.cred.ID
+	}
+	revoked := func(id string) bool {
+		r, err := f.minter.Revoked(ctx, held[id])
+		require.NoError(t, err)
+		return r
+	}
+
+	load := func(data string) {
+		require.NoError(t, eng.Load(ctx, authz.PolicySet{
+			Modules: map[string]string{"allow.rego": module}, Data: []byte(data)}))
+	}
+	load(`{"suspended": {"tasks": ["t-1", 7], "agents": "not a list"}}`)
+	require.Equal(t, authz.Suspended{Tasks: []string{"t-1"}}, eng.Suspended())
+	require.Eventually(t, func() bool { return revoked("t-1") }, 5*time.Second, 5*time.Millisecond)
+	require.False(t, revoked("t-2"), "a task the data does not name keeps its credential")
+
+	load(`{"suspended": {"agents": ["` + agentID + `"]}}`)
+	require.Eventually(t, func() bool { return revoked("t-2") }, 5*time.Second, 5*time.Millisecond)
+	require.EqualValues(t, 2, f.guard.Stats().SuspendRevokes)
+}
