@@ -40,6 +40,7 @@ type Guard struct {
 	who             atomic.Pointer[svidInfo] // the last SVID seen, as recorded
 	digests         *argsDigester            // names arguments (WithArgsDigestKey)
 	suspend         suspender                // Suspend, Resume
+	sweepWake       chan struct{}            // nil: the decider reports no suspensions
 
 	cancel    context.CancelFunc
 	bg        sync.WaitGroup
@@ -104,6 +105,7 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 	go g.revoker.run(bg, &g.bg, g.timers)
 	go g.refreshShared(bg, &g.bg)
 	if ps, ok := g.decider.(policySuspensions); ok {
+		g.sweepWake = make(chan struct{}, 1)
 		g.bg.Add(1)
 		go g.watchSuspensions(bg, &g.bg, ps)
 	}

@@ -7,10 +7,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/ztagent/ztagent/authz"
-	"github.com/ztagent/ztagent/internal/loop"
 )
 
 // Codes of suspension, the kill switch: the same codes whether the guard
@@ -167,28 +165,33 @@ type policySuspensions interface {
 	Watch(func(authz.ReloadEvent)) (stop func())
 }
 
-// suspendSweepPeriod is how often the guard also sweeps without a reload:
-// a call that was already past its decision when the policy suspended its
-// agent may still have been handed a task credential.
-const suspendSweepPeriod = 30 * time.Second
-
 // watchSuspensions revokes, after every policy reload, the task
 // credentials of the agents and tasks the policy now suspends: a fleet's
 // kill switch (data.suspended, delivered as a bundle) takes their
-// credentials at once, not at their next call. It runs until ctx ends.
+// credentials at once, not at their next call. A task credential minted
+// by a call that was decided just before the reload wakes it too
+// (wakeSuspensionSweep), so none outlives the sweep. It runs until ctx
+// ends.
 func (g *Guard) watchSuspensions(ctx context.Context, done *sync.WaitGroup, ps policySuspensions) {
 	defer done.Done()
-	wake := make(chan struct{}, 1)
-	stop := ps.Watch(func(authz.ReloadEvent) {
-		select {
-		case wake <- struct{}{}:
-		default: // a sweep is already due
-		}
-	})
+	stop := ps.Watch(func(authz.ReloadEvent) { g.wakeSuspensionSweep() })
 	defer stop()
-	loop.Loop{Timers: g.timers, Wake: wake}.Every(ctx, suspendSweepPeriod, func(ctx context.Context) {
-		g.sweepSuspended(ctx, ps.Suspended())
-	})
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.sweepWake:
+			g.sweepSuspended(ctx, ps.Suspended())
+		}
+	}
+}
+
+// wakeSuspensionSweep asks for a sweep; one already due covers it.
+func (g *Guard) wakeSuspensionSweep() {
+	select {
+	case g.sweepWake <- struct{}{}:
+	default:
+	}
 }
 
 // sweepSuspended revokes the task credentials of what s suspends.

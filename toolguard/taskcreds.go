@@ -105,6 +105,11 @@ func (g *Guard) sharedCredential(ctx context.Context, t *Task, r creds.Request) 
 		_ = g.revoker.revoke(ctx, c) // the task ended while it was issued
 		return nil, false, errTaskEnded
 	}
+	if g.sweepWake != nil {
+		// A policy suspending the agent may have been loaded while this
+		// call, decided under the one before, minted: sweep once more.
+		g.wakeSuspensionSweep()
+	}
 	return c, true, nil
 }
 
