@@ -54,6 +54,18 @@ type BundleConfig struct {
 	// unchanged bundle (default 10s and 30s); failures are retried with an
 	// exponential backoff capped at MaxDelay.
 	MinDelay, MaxDelay time.Duration
+	// LongPoll, when set, asks the server to hold each poll of an
+	// unchanged bundle for up to this long and answer as soon as a new
+	// one is published (OPA's long polling: "Prefer: wait=<seconds>"), so
+	// a change — a suspension — reaches the engine in about one round
+	// trip instead of MinDelay to MaxDelay. It is used once the server has
+	// said it supports it (Content-Type
+	// application/vnd.openpolicyagent.bundles, as package
+	// authz/bundleserver sends); other servers are polled as without it.
+	// Whole seconds, at least 1 s. A Client with a Timeout, or a transport
+	// whose ResponseHeaderTimeout is shorter, would cut every held poll:
+	// give it more than LongPoll.
+	LongPoll time.Duration
 	// Client, if set, makes the requests (for a custom transport: mTLS, a
 	// proxy, auth headers). By default OPA's REST client builds its own.
 	Client *http.Client
@@ -114,6 +126,10 @@ func (cfg BundleConfig) check() error {
 		return fmt.Errorf("polling delays must be > 0, got %s and %s", cfg.MinDelay, cfg.MaxDelay)
 	case cfg.MaxDelay < cfg.MinDelay:
 		return fmt.Errorf("MaxDelay %s is shorter than MinDelay %s", cfg.MaxDelay, cfg.MinDelay)
+	case cfg.LongPoll < 0 || cfg.LongPoll > 0 && (cfg.LongPoll < time.Second || cfg.LongPoll%time.Second != 0):
+		return fmt.Errorf("LongPoll must be whole seconds, at least 1s, got %s", cfg.LongPoll)
+	case cfg.LongPoll > 0 && cfg.Client != nil && cfg.Client.Timeout > 0 && cfg.Client.Timeout <= cfg.LongPoll:
+		return fmt.Errorf("Client.Timeout %s would cut every long poll of LongPoll %s: make it longer", cfg.Client.Timeout, cfg.LongPoll)
 	}
 	return checkPublicKey(cfg.PublicKey, cfg.Algorithm)
 }

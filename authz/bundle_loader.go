@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -33,18 +32,21 @@ const bundleRetryBase = 100 * time.Millisecond
 // (download.Downloader, bundle.Reader); this type only schedules downloads
 // and turns verified bundles into policy sets.
 type bundleLoader struct {
-	e      *Engine
-	name   string
-	where  string // URL of the bundle, for errors
-	dl     *download.Downloader
-	http   *bundleHTTP
-	minD   time.Duration
-	maxD   time.Duration
-	source string
+	e     *Engine
+	name  string
+	where string // URL of the bundle, for errors
+	dl    *download.Downloader
+	http  *bundleHTTP
+	minD  time.Duration
+	maxD  time.Duration
+	// longPoll is BundleConfig.LongPoll; 0: off.
+	longPoll time.Duration
+	source   string
 
 	// activeETag is the ETag of the bundle in force. Only the downloader's
 	// callback touches it, and downloads never overlap.
 	activeETag string
+	activated  bool           // the last download activated a new bundle
 	inflight   sync.WaitGroup // a download whose callback has not returned
 	ready      chan struct{}  // closed when the first bundle is in force
 	readyOnce  sync.Once
@@ -87,14 +89,18 @@ func (e *Engine) startBundle(ctx context.Context, cfg BundleConfig) error {
 // (plugins/bundle.Plugin.newDownloader), with verification always on.
 func newBundleLoader(e *Engine, cfg BundleConfig) (*bundleLoader, error) {
 	l := &bundleLoader{
-		e:      e,
-		name:   cfg.Name,
-		where:  strings.TrimRight(cfg.URL, "/") + "/" + cfg.Resource,
-		http:   &bundleHTTP{user: cfg.Client},
-		minD:   cfg.MinDelay,
-		maxD:   cfg.MaxDelay,
-		source: "bundle:" + cfg.Name,
-		ready:  make(chan struct{}),
+		e:        e,
+		name:     cfg.Name,
+		where:    strings.TrimRight(cfg.URL, "/") + "/" + cfg.Resource,
+		http:     &bundleHTTP{user: cfg.Client},
+		minD:     cfg.MinDelay,
+		maxD:     cfg.MaxDelay,
+		longPoll: cfg.LongPoll,
+		source:   "bundle:" + cfg.Name,
+		ready:    make(chan struct{}),
+	}
+	if cfg.LongPoll > 0 {
+		l.http.longPoll = new(atomic.Bool)
 	}
 	restConf, err := json.Marshal(map[string]any{
 		"name":        "ztagent-authz-bundle-" + cfg.Name,
@@ -123,6 +129,10 @@ func newBundleLoader(e *Engine, cfg BundleConfig) (*bundleLoader, error) {
 	// download. Each download is still OPA's Trigger → oneShot.
 	trigger := plugins.TriggerManual
 	dlConf := download.Config{Trigger: &trigger}
+	if cfg.LongPoll > 0 {
+		secs := int64(cfg.LongPoll / time.Second)
+		dlConf.Polling.LongPollingTimeoutSeconds = &secs
+	}
 	if err := dlConf.ValidateAndInjectDefaults(); err != nil {
 		return nil, fmt.Errorf("downloader: %w", err)
 	}
@@ -142,14 +152,16 @@ func newBundleLoader(e *Engine, cfg BundleConfig) (*bundleLoader, error) {
 }
 
 // run polls until ctx ends: immediately, then after a jittered MinDelay to
-// MaxDelay wait, or an exponential backoff after a failure (as OPA's own
-// loop does).
+// MaxDelay wait (at once while the server long-polls, see nextPoll), or an
+// exponential backoff after a failure (as OPA's own loop does).
 func (l *bundleLoader) run(ctx context.Context) {
 	defer l.e.bg.Done()
 	defer l.http.closeIdle()
 	retries := 0
 	loop.Loop{Timers: l.e.timers}.Run(ctx, 0, func(ctx context.Context) time.Duration {
 		l.inflight.Add(1)
+		l.activated = false
+		start := l.e.now()
 		err := l.dl.Trigger(ctx)
 		if ctx.Err() != nil {
 			// Trigger returns on cancellation while its download is still
@@ -162,7 +174,7 @@ func (l *bundleLoader) run(ctx context.Context) {
 			return util.DefaultBackoff(float64(bundleRetryBase), float64(l.maxD), retries)
 		}
 		retries = 0
-		return l.minD + rand.N(l.maxD-l.minD+1)
+		return l.nextPoll(l.e.now().Sub(start), l.activated)
 	})
 }
 
@@ -191,6 +203,7 @@ func (l *bundleLoader) update(ctx context.Context, u download.Update) error {
 		return err
 	}
 	l.activeETag = u.ETag
+	l.activated = true
 	l.readyOnce.Do(func() { close(l.ready) })
 	return nil
 }
@@ -268,23 +281,29 @@ const bundleHTTPPlugin = "ztagent-authz-bundle-http"
 // that its idle connections can be closed with the engine.
 type bundleHTTP struct {
 	user *http.Client
+	// longPoll, when not nil, is whether the server long-polls, as the
+	// probe on every client saw it last.
+	longPoll *atomic.Bool
 
 	mu    sync.Mutex
 	built []*http.Client
 }
 
 func (p *bundleHTTP) NewClient(c rest.Config) (*http.Client, error) {
-	if p.user != nil {
-		return p.user, nil
+	hc := p.user
+	if hc == nil {
+		t, err := rest.DefaultTLSConfig(c)
+		if err != nil {
+			return nil, err
+		}
+		hc = rest.DefaultRoundTripperClient(t, *c.ResponseHeaderTimeoutSeconds)
+		p.mu.Lock()
+		p.built = append(p.built, hc)
+		p.mu.Unlock()
 	}
-	t, err := rest.DefaultTLSConfig(c)
-	if err != nil {
-		return nil, err
+	if p.longPoll != nil {
+		return probed(hc, p.longPoll), nil
 	}
-	hc := rest.DefaultRoundTripperClient(t, *c.ResponseHeaderTimeoutSeconds)
-	p.mu.Lock()
-	p.built = append(p.built, hc)
-	p.mu.Unlock()
 	return hc, nil
 }
 

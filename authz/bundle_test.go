@@ -201,13 +201,14 @@ type bundleServer struct {
 	body        []byte
 	etag        string
 	status      int
+	contentType string // set before the first request
 	hits        atomic.Int64
 	notModified atomic.Int64
 }
 
 func newBundleServer(t *testing.T) *bundleServer {
 	t.Helper()
-	s := &bundleServer{status: http.StatusOK}
+	s := &bundleServer{status: http.StatusOK, contentType: "application/gzip"}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
 	t.Cleanup(s.Close)
 	return s
@@ -242,7 +243,7 @@ func (s *bundleServer) handle(w http.ResponseWriter, r *http.Request) {
 		s.notModified.Add(1)
 	default:
 		w.Header().Set("ETag", etag)
-		w.Header().Set("Content-Type", "application/gzip")
+		w.Header().Set("Content-Type", s.contentType)
 		_, _ = w.Write(body)
 	}
 }
@@ -504,6 +505,12 @@ func TestBundleConfigErrors(t *testing.T) {
 		{"negative delay", func(c *authz.BundleConfig) { c.MinDelay = -time.Second }, nil, "must be > 0"},
 		{"max below min", func(c *authz.BundleConfig) { c.MinDelay, c.MaxDelay = time.Minute, time.Second }, nil, "shorter than MinDelay"},
 		{"with a module", func(*authz.BundleConfig) {}, []authz.Option{authz.WithModule("p.rego", allowIf)}, "cannot be combined"},
+		{"negative long poll", func(c *authz.BundleConfig) { c.LongPoll = -time.Second }, nil, "LongPoll must be whole seconds"},
+		{"sub-second long poll", func(c *authz.BundleConfig) { c.LongPoll = 500 * time.Millisecond }, nil, "LongPoll must be whole seconds"},
+		{"fractional long poll", func(c *authz.BundleConfig) { c.LongPoll = 1500 * time.Millisecond }, nil, "LongPoll must be whole seconds"},
+		{"client timeout cuts long polls", func(c *authz.BundleConfig) {
+			c.LongPoll, c.Client = 30*time.Second, &http.Client{Timeout: 10 * time.Second}
+		}, nil, "would cut every long poll"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -571,4 +578,23 @@ func TestBundleClientAndClose(t *testing.T) {
 
 	// The last bundle keeps deciding after Close.
 	requireVerdict(t, eng, true, eng.Revision())
+}
+
+// A server that says it long-polls but answers every poll at once is
+// polled at the configured delays, not in a tight loop.
+func TestBundleLongPollServerThatDoesNotHold(t *testing.T) {
+	key := newRSAKey(t, "RS256")
+	srv := newBundleServer(t)
+	srv.contentType = "application/vnd.openpolicyagent.bundles"
+	srv.serve(openBundle(true, "v1").build(t, key.signer()))
+	cfg := srv.config(key)
+	cfg.MinDelay, cfg.MaxDelay, cfg.LongPoll = 100*time.Millisecond, 100*time.Millisecond, 30*time.Second
+	eng, err := authz.New(startCtx(t, 10*time.Second), authz.WithBundle(cfg))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, eng.Close()) }()
+	start := srv.hits.Load()
+	time.Sleep(time.Second)
+	polls := srv.hits.Load() - start
+	require.Greater(t, polls, int64(2), "it keeps polling")
+	require.Less(t, polls, int64(20), "at about its delay (100 ms), not at once")
 }
