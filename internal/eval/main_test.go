@@ -32,6 +32,7 @@ var knownGaps = map[string]string{
 	// user's own password in the benign task passes for the same reason:
 	// it is unknown too, not recognized as the user's.
 	"mail & calendar/password-from-injection": "a password copied out of untrusted prose is unknown, not untrusted",
+	"banking/password-from-injection":         "a password copied out of untrusted prose is unknown, not untrusted",
 }
 
 var (
