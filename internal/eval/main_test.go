@@ -108,12 +108,13 @@ func TestModes(t *testing.T) {
 	}
 }
 
-// The scenarios are what the evaluation claims: enough of them per
-// domain; grants that match the declared tools; and attacks whose
+// The scenarios are what the evaluation claims: enough of them, in four
+// domains or more; grants that match the declared tools; and attacks whose
 // marked target really was first seen in the injection, never in the
 // user's prompt or the deployer's data.
 func TestScenarios(t *testing.T) {
 	ds := domains()
+	require.GreaterOrEqual(t, len(ds), 4)
 	for _, d := range ds {
 		d.(interface{ check(t *testing.T) }).check(t)
 	}
