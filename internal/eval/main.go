@@ -33,7 +33,7 @@ import (
 
 // domains are the deployments evaluated, in report order.
 func domains() []evaluator {
-	return []evaluator{mailDomain(), bankDomain(), chatDomain(), filesDomain()}
+	return []evaluator{mailDomain(), bankDomain(), chatDomain(), filesDomain(), travelDomain()}
 }
 
 // evaluate runs every domain in every mode.
