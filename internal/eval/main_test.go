@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -172,3 +173,19 @@ func (d *domain[W]) check(t *testing.T) {
 
 // fold compares account numbers and addresses as people write them.
 func fold(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "")) }
+
+// The README's evaluation section shows the totals the program prints.
+func TestReadmeShowsTotals(t *testing.T) {
+	var b strings.Builder
+	evaluated(t).write(&b)
+	out := b.String()
+	i := strings.Index(out, "## Totals\n\n")
+	require.GreaterOrEqual(t, i, 0)
+	totals := out[i+len("## Totals\n\n"):]
+	totals = totals[:strings.Index(totals, "\n\n")+1]
+
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	require.True(t, strings.Contains(string(readme), totals),
+		"README.md's evaluation table is not what go run ./internal/eval prints:\n%s", totals)
+}
