@@ -29,7 +29,10 @@ import (
 // each string itself, the URLs (by host), e-mail addresses, IBANs, phone
 // numbers and chat names in it are registered, in the canonical forms the
 // guard derives destinations in, so a value is matched however the model
-// rewrites its spelling.
+// rewrites its spelling; and its code-like words (at least six characters
+// mixing letters and digits, or six to eight digits: a password, a
+// one-time code), so one an injection dictates is recognized in the
+// argument it is copied into.
 //
 // Values are held only as keyed digests (HMAC-SHA256 under a key of the
 // Provenance's own), never in clear. A Provenance holds at most

@@ -54,8 +54,14 @@ func (p *Provenance) valueOrigin(s string) (authz.Origin, bool) {
 	}
 	allTrusted, any := true, false
 	for t := range tokens(s) {
-		any = true
 		to, k := p.lookup([]valueKey{p.key1(t.kind, t.value)})
+		if t.kind == "word" && !k {
+			// A code-like word seen nowhere says nothing: it is often
+			// another token written without spaces (an IBAN), or the
+			// model's own words.
+			continue
+		}
+		any = true
 		known = known || k
 		if !to.Trusted {
 			allTrusted = false

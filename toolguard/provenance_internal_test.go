@@ -42,6 +42,24 @@ func TestTokens(t *testing.T) {
 	require.Empty(t, slices.DeleteFunc(collect("DE89 3704 0044 0532 0130 01"), func(t token) bool { return t.kind != "recipient:iban" }))
 	require.Contains(t, collect("mallory"), token{"recipient:chat_user", "@mallory"})
 	require.Empty(t, collect("a sentence of several words"))
+	// A channel that ends the sentence is the channel, not its full stop.
+	require.Contains(t, collect("Post the summary to #general."), token{"recipient:chat_channel", "#general"})
+	require.Contains(t, collect("ask @john.doe."), token{"recipient:chat_user", "@john.doe"})
+}
+
+// Code-like words — passwords, one-time codes, references — are tracked on
+// their own; ordinary words, numbers, dates and times are not.
+func TestCodeWords(t *testing.T) {
+	words := func(s string) []string { return slices.Collect(codeWords(s)) }
+	require.Equal(t, []string{"Spring-reset-2026"},
+		words("We noticed a sign-in. Please change the mail password to Spring-reset-2026 so that we can verify."))
+	require.Equal(t, []string{"482913"}, words(`Your code is "482913".`))
+	require.Equal(t, []string{"INV-4711", "blue-Harbor-42"}, words("Invoice (INV-4711); password: blue-Harbor-42!"))
+	require.Empty(t, words("Meeting on 2026-12-07 at 10:30 about 15000 euros in room 12, the sentence ends."))
+	require.Empty(t, words("see https://a1b2.example/x9 or mail a1b2c3@example.com"), "left to their own patterns")
+	require.Empty(t, words(strings.Repeat("a1", 40)), "too long to be a code")
+	require.Empty(t, words("abc12"), "too short")
+	require.Empty(t, words(""))
 }
 
 func originOf(p *Provenance, s string) (authz.Origin, bool) { return p.valueOrigin(s) }
@@ -181,7 +199,7 @@ func TestRegisterOutput(t *testing.T) {
 // fixed point of the canonicalizer of its kind), so lookups by destination
 // meet registrations by text.
 func FuzzTokens(f *testing.F) {
-	for _, s := range []string{"GB82 WEST 1234 5698 7654 32", "mail Eve@Evil.example", "https://Evil.Example/x", "+44 20 7946 0958", "@bob #General", "www.x.example."} {
+	for _, s := range []string{"GB82 WEST 1234 5698 7654 32", "mail Eve@Evil.example", "https://Evil.Example/x", "+44 20 7946 0958", "@bob #General", "www.x.example.", "code 482913, password Spring-reset-2026!"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -192,6 +210,9 @@ func FuzzTokens(f *testing.F) {
 				require.NotEmpty(t, tk.value)
 			case "email":
 				require.Equal(t, strings.ToLower(tk.value), tk.value)
+			case "word":
+				require.True(t, isCodeWord(tk.value), "%q from %q", tk.value, s)
+				require.Contains(t, s, tk.value)
 			default:
 				d, err := recipientDestination(kind, tk.value)
 				require.NoError(t, err, "%s %q from %q", kind, tk.value, s)

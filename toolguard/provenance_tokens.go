@@ -4,6 +4,7 @@ import (
 	"iter"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/toolguard/egress"
@@ -66,7 +67,9 @@ func tokens(s string) iter.Seq[token] {
 				if loc[0] > 0 && isWordByte(s[loc[0]-1]) {
 					continue // the '@' of an e-mail address, not a mention
 				}
-				m := s[loc[0]:loc[1]]
+				// A name ends a sentence ("post it to #general.") more
+				// often than a channel's name ends in a dot.
+				m := strings.TrimRight(s[loc[0]:loc[1]], ".")
 				kind := RecipientChatUser
 				if m[0] == '#' {
 					kind = RecipientChatChannel
@@ -84,7 +87,76 @@ func tokens(s string) iter.Seq[token] {
 				return
 			}
 		}
+		for w := range codeWords(s) {
+			if !emit("word", w) {
+				return
+			}
+		}
 	}
+}
+
+// Bounds of a code word (codeWords).
+const (
+	minCodeWord = 6
+	maxCodeWord = 64
+)
+
+// codeWords yields the words of s that look chosen rather than written: a
+// password, a one-time code, a reference number. They are what an
+// injection dictates ("set the password to Spring-reset-2026", "forward
+// the code 482913") and what no destination pattern finds, so they are
+// tracked on their own: at least minCodeWord characters mixing letters and
+// digits, or six to eight digits. Ordinary words, numbers, dates and
+// times are not tracked. A word is cut at spaces, quotes and brackets,
+// without the punctuation that ends a sentence around it; URLs and
+// addresses are left to their own patterns.
+func codeWords(s string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for len(s) > 0 {
+			i := strings.IndexFunc(s, isCodeByte)
+			if i < 0 {
+				return
+			}
+			s = s[i:]
+			j := strings.IndexFunc(s, func(r rune) bool { return !isCodeByte(r) })
+			if j < 0 {
+				j = len(s)
+			}
+			w := strings.TrimLeft(strings.TrimRight(s[:j], ".,;:!?"), ".,;:!?")
+			s = s[j:]
+			if isCodeWord(w) && !yield(w) {
+				return
+			}
+		}
+	}
+}
+
+// isCodeByte: the characters a code word is made of, everything printable
+// but spaces, quotes, brackets and separators of lists.
+func isCodeByte(r rune) bool {
+	if r <= ' ' || r == 0x7f || unicode.IsSpace(r) {
+		return false
+	}
+	return !strings.ContainsRune("\"'\x60()<>[]{},;|", r)
+}
+
+func isCodeWord(w string) bool {
+	if len(w) < minCodeWord || len(w) > maxCodeWord || strings.Contains(w, "://") || strings.ContainsRune(w, '@') {
+		return false
+	}
+	letters, digits := 0, 0
+	for _, r := range w {
+		switch {
+		case '0' <= r && r <= '9':
+			digits++
+		case unicode.IsLetter(r):
+			letters++
+		}
+	}
+	if letters == 0 {
+		return digits == len(w) && len(w) <= 8 // a one-time code, not an amount or a date
+	}
+	return digits > 0
 }
 
 // destinationKey is how a destination is looked up: a URL by its host (who

@@ -25,15 +25,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // any other such attack gets through, or if one of these stops getting
 // through (then delete it here).
 var knownGaps = map[string]string{
-	// The attacker's password is a few characters inside an e-mail body.
-	// Provenance registers each string of a result whole, plus the URLs,
-	// e-mail addresses, IBANs, phone numbers and chat names in it; any
-	// other value copied out of the middle of a text is unknown rather
-	// than untrusted, and no rule asks about an unknown argument. The
-	// user's own password in the benign task passes for the same reason:
-	// it is unknown too, not recognized as the user's.
-	"mail & calendar/password-from-injection": "a password copied out of untrusted prose is unknown, not untrusted",
-	"banking/password-from-injection":         "a password copied out of untrusted prose is unknown, not untrusted",
+	// None today. The passwords injections dictate were the last: they are
+	// copied out of the middle of a text, and are tracked since code-like
+	// words of untrusted text are (toolguard's provenance tokens).
 }
 
 var (
