@@ -36,7 +36,7 @@ func newArgSpec(t *Tool, shape *jsonshape.Shape, schema *jsonschema.Resolved) (*
 		names.add(d.path.names())
 	}
 	for _, p := range t.redact {
-		if _, err := shapeAt(shape, p); err != nil {
+		if _, err := argsRoot.shapeAt(shape, p); err != nil {
 			return nil, fmt.Errorf("toolguard: tool %s: redact %s: %w", t.Name, p, err)
 		}
 		names.add(p.names())
@@ -72,12 +72,12 @@ func (p argPath) names() []string {
 // a custom decoder, or no shape at all) the path is accepted: the call's
 // own arguments are checked when it is made.
 func checkDestPath(shape *jsonshape.Shape, p argPath) error {
-	s, err := shapeAt(shape, p)
+	s, err := argsRoot.shapeAt(shape, p)
 	if err != nil || s == nil || open(s) {
 		return err
 	}
 	if s.Kind != jsonshape.String {
-		return fmt.Errorf("%s: %s, not a string or an array of strings", where(p), what(s))
+		return fmt.Errorf("%s: %s, not a string or an array of strings", argsRoot.where(p), what(s))
 	}
 	return nil
 }
@@ -85,7 +85,7 @@ func checkDestPath(shape *jsonshape.Shape, p argPath) error {
 // shapeAt walks p down shape, crossing arrays as the guard does at call
 // time, and returns the shape at its end (with arrays crossed), or nil when
 // the shape stops saying what is below.
-func shapeAt(s *jsonshape.Shape, p argPath) (*jsonshape.Shape, error) {
+func (r pathRoot) shapeAt(s *jsonshape.Shape, p argPath) (*jsonshape.Shape, error) {
 	for i := 0; ; i++ {
 		s = throughArrays(s)
 		if s == nil || open(s) || i == len(p) {
@@ -98,14 +98,14 @@ func shapeAt(s *jsonshape.Shape, p argPath) (*jsonshape.Shape, error) {
 		case jsonshape.Object:
 			f, ok := s.Fields[seg.name]
 			if !ok {
-				return nil, noField(s, p[:i], seg.name)
+				return nil, r.noField(s, p[:i], seg.name)
 			}
 			s = f
 		default:
-			return nil, fmt.Errorf("%s: no field %q in %s", where(p[:i]), seg.name, what(s))
+			return nil, fmt.Errorf("%s: no field %q in %s", r.where(p[:i]), seg.name, what(s))
 		}
 		if seg.array && s != nil && !open(s) && s.Kind != jsonshape.Array {
-			return nil, fmt.Errorf("%s: %s, not an array", where(p[:i+1]), what(s))
+			return nil, fmt.Errorf("%s: %s, not an array", r.where(p[:i+1]), what(s))
 		}
 	}
 }
@@ -128,9 +128,9 @@ func open(s *jsonshape.Shape) bool {
 	return s.Kind == jsonshape.Any || s.Kind == jsonshape.Raw || s.Kind == jsonshape.Custom
 }
 
-func noField(s *jsonshape.Shape, at argPath, name string) error {
+func (r pathRoot) noField(s *jsonshape.Shape, at argPath, name string) error {
 	fields := slices.Sorted(maps.Keys(s.Fields))
-	msg := fmt.Sprintf("%s: no field %q (there are: %s)", where(at), name, strings.Join(fields, ", "))
+	msg := fmt.Sprintf("%s: no field %q (there are: %s)", r.where(at), name, strings.Join(fields, ", "))
 	for _, f := range fields {
 		if jsonenc.EqualFoldName(f, name) {
 			msg += fmt.Sprintf("; did you mean %q? Paths match keys exactly", f)
@@ -138,16 +138,25 @@ func noField(s *jsonshape.Shape, at argPath, name string) error {
 		}
 	}
 	if len(fields) == 0 {
-		msg = fmt.Sprintf("%s: no field %q (there are none)", where(at), name)
+		msg = fmt.Sprintf("%s: no field %q (there are none)", r.where(at), name)
 	}
 	return fmt.Errorf("%s", msg)
 }
 
-func where(p argPath) string {
+// pathRoot names what a path walks, in errors: the arguments, or the
+// result (Tool.Output).
+type pathRoot struct{ whole, part string }
+
+var (
+	argsRoot   = pathRoot{"the arguments", "argument "}
+	resultRoot = pathRoot{"the result", "result field "}
+)
+
+func (r pathRoot) where(p argPath) string {
 	if len(p) == 0 {
-		return "the arguments"
+		return r.whole
 	}
-	return "argument " + p.String()
+	return r.part + p.String()
 }
 
 func what(s *jsonshape.Shape) string {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/ztagent/ztagent/authz"
+	"github.com/ztagent/ztagent/internal/jsonshape"
 )
 
 // origins is what p knows of a call's values: input.provenance, by
@@ -214,6 +215,18 @@ type outputSpec struct {
 	label    string
 	trie     *outputTrie
 	rootMode int
+	paths    []argPath // as declared, for checkShape
+}
+
+// checkShape refuses declared paths the result's shape does not have (nil
+// shape: unknown, as for WrapJSON, and everything is accepted).
+func (sp *outputSpec) checkShape(result *jsonshape.Shape) error {
+	for _, p := range sp.paths {
+		if _, err := resultRoot.shapeAt(result, p); err != nil {
+			return fmt.Errorf("output path %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 func (o Output) spec() (*outputSpec, error) {
@@ -237,6 +250,7 @@ func (o Output) spec() (*outputSpec, error) {
 				return nil, fmt.Errorf("output: %w", err)
 			}
 			sp.trie.add(p, list.mode)
+			sp.paths = append(sp.paths, p)
 		}
 	}
 	return sp, nil

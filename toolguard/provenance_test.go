@@ -115,3 +115,33 @@ func TestNoProvenanceKeepsEffectRules(t *testing.T) {
 	d := requireDenied(t, err, toolguard.CodeNoApprover)
 	require.Equal(t, "write_requires_approval", d.Reasons[0].Code)
 }
+
+// Output paths are checked against the result type at Wrap, as argument
+// paths are against the argument type: a typo is an error, not a
+// declaration that silently registers nothing.
+func TestOutputPathsCheckedAtWrap(t *testing.T) {
+	type message struct {
+		From    string `json:"from"`
+		Subject string `json:"subject"`
+	}
+	type inbox struct {
+		Messages []message `json:"messages"`
+	}
+	f := newFixture(t)
+	read := func(context.Context, DocArgs) (inbox, error) { return inbox{}, nil }
+	tool := func(out toolguard.Output) toolguard.Tool {
+		return toolguard.Tool{Name: "read_inbox", Effect: toolguard.Read, Output: out}
+	}
+	_, err := toolguard.Wrap(f.guard, tool(toolguard.Output{Untrusted: "untrusted:email", TrustedPaths: []string{"messages.from"}}), read)
+	require.NoError(t, err)
+	_, err = toolguard.Wrap(f.guard, tool(toolguard.Output{Untrusted: "untrusted:email", TrustedPaths: []string{"mesages.from"}}), read)
+	require.ErrorContains(t, err, `output path mesages.from: the result: no field "mesages" (there are: messages)`)
+	_, err = toolguard.Wrap(f.guard, tool(toolguard.Output{Untrusted: "untrusted:email", UntrustedPaths: []string{"messages.Subject"}}), read)
+	require.ErrorContains(t, err, `did you mean "subject"?`)
+	_, err = toolguard.Wrap(f.guard, tool(toolguard.Output{Untrusted: "untrusted:email", UntrustedPaths: []string{"messages.from.x"}}), read)
+	require.ErrorContains(t, err, `result field messages.from: no field "x" in a string`)
+	// A result whose shape is unknown (raw JSON) cannot be checked.
+	_, err = toolguard.WrapJSON(f.guard, tool(toolguard.Output{Untrusted: "untrusted:email", TrustedPaths: []string{"anything"}}),
+		func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, nil })
+	require.NoError(t, err)
+}

@@ -79,11 +79,17 @@ type Output struct {
 	// such content (less TrustedPaths).
 	Untrusted string
 	// UntrustedPaths are the paths of the result (written as in
-	// Destinations, crossing arrays) that hold such content.
+	// Destinations, crossing arrays) that hold such content. Paths of the
+	// result that neither list names are registered nowhere: they are
+	// neither trusted nor untrusted, as if never seen.
 	UntrustedPaths []string
 	// TrustedPaths are paths of the result that are records of the user's
 	// own systems (a calendar event's participants, the user's payee list):
 	// their values are registered as trusted.
+	//
+	// Wrap checks both lists against the result type, as it checks
+	// Destinations against the arguments: a path the type does not have is
+	// an error, not a declaration that silently does nothing.
 	TrustedPaths []string
 }
 

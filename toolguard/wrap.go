@@ -27,7 +27,7 @@ import (
 // JSON shape does not have (the error names the field and lists A's), or a
 // destination whose field is not a string or an array of strings.
 func Wrap[A, R any](g *Guard, tool Tool, fn func(context.Context, A) (R, error)) (func(context.Context, A) (R, error), error) {
-	t, spec, err := checkWrap(g, tool, fn == nil, jsonshape.Of(reflect.TypeFor[A]()))
+	t, spec, err := checkWrap(g, tool, fn == nil, jsonshape.Of(reflect.TypeFor[A]()), jsonshape.Of(reflect.TypeFor[R]()))
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func Wrap[A, R any](g *Guard, tool Tool, fn func(context.Context, A) (R, error))
 // the schema's properties count as fields too, arguments are validated
 // against it, and declared paths are checked against it here.
 func WrapJSON(g *Guard, tool Tool, fn func(context.Context, json.RawMessage) (json.RawMessage, error)) (func(context.Context, json.RawMessage) (json.RawMessage, error), error) {
-	t, spec, err := checkWrap(g, tool, fn == nil, nil)
+	t, spec, err := checkWrap(g, tool, fn == nil, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func WrapJSON(g *Guard, tool Tool, fn func(context.Context, json.RawMessage) (js
 // checkWrap validates the declaration and builds its argument checks.
 // shape is the JSON shape of the tool's argument type (nil for raw JSON);
 // without one, the input schema's shape stands in for it.
-func checkWrap(g *Guard, tool Tool, nilFn bool, shape *jsonshape.Shape) (Tool, *argSpec, error) {
+func checkWrap(g *Guard, tool Tool, nilFn bool, shape, result *jsonshape.Shape) (Tool, *argSpec, error) {
 	if g == nil {
 		return Tool{}, nil, errors.New("toolguard: Wrap with a nil guard")
 	}
@@ -107,6 +107,11 @@ func checkWrap(g *Guard, tool Tool, nilFn bool, shape *jsonshape.Shape) (Tool, *
 	spec, err := newArgSpec(&t, shape, schema)
 	if err != nil {
 		return Tool{}, nil, err
+	}
+	if t.output != nil {
+		if err := t.output.checkShape(result); err != nil {
+			return Tool{}, nil, fmt.Errorf("toolguard: tool %s: %w", t.Name, err)
+		}
 	}
 	return t, spec, nil
 }
