@@ -150,3 +150,20 @@ func (c *call) release(ctx context.Context) {
 	}
 	c.reservation = nil
 }
+
+// detachedUsage copies u for the Decider's own input (see detached): it
+// may keep or change it, and the guard's later steps read the usage too.
+func detachedUsage(u authz.Usage) authz.Usage {
+	clone := func(m map[string]authz.ToolUsage) map[string]authz.ToolUsage {
+		if m == nil {
+			return nil
+		}
+		out := make(map[string]authz.ToolUsage, len(m))
+		for k, tu := range m {
+			tu.Sum = maps.Clone(tu.Sum)
+			out[k] = tu
+		}
+		return out
+	}
+	return authz.Usage{Agent: clone(u.Agent), Task: clone(u.Task)}
+}

@@ -3,7 +3,6 @@ package toolguard
 import (
 	"context"
 	"errors"
-	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -39,6 +38,9 @@ type call struct {
 	files     []egress.File   // the path destinations with their roots, shared
 	// reservation is what the call took of its budgets, until it runs.
 	reservation *budget.Reservation
+	// running is the context the tool runs under; a field, so that it
+	// costs no allocation of its own (see runningCtx).
+	running runningCtx
 }
 
 // do runs the path of one tool call. argsErr is a failure to freeze the
@@ -373,8 +375,8 @@ func (c *call) issue(ctx context.Context) *DeniedError {
 // the tool returns, fails or panics; a panic continues after the cleanup.
 func (c *call) execute(ctx context.Context, run func(context.Context) error) (err error) {
 	returned := false
-	tctx := context.WithValue(creds.NewContext(ctx, c.cred), runningKey, &c.id)
-	tctx, grant := egress.WithGrant(tctx, c.dec.Egress.Hosts, c.dec.Egress.AllowPrivate, c.files)
+	c.running = runningCtx{Context: creds.NewContext(ctx, c.cred), id: &c.id}
+	tctx, grant := egress.WithGrant(&c.running, c.dec.Egress.Hosts, c.dec.Egress.AllowPrivate, c.files)
 	defer func() {
 		grant.End() // first: nothing reaches out on a revoked credential
 		c.revoke(ctx)
@@ -425,19 +427,4 @@ func describe(d authz.Destination) string {
 	default:
 		return "path:" + d.Path
 	}
-}
-
-func detachedUsage(u authz.Usage) authz.Usage {
-	clone := func(m map[string]authz.ToolUsage) map[string]authz.ToolUsage {
-		if m == nil {
-			return nil
-		}
-		out := make(map[string]authz.ToolUsage, len(m))
-		for k, tu := range m {
-			tu.Sum = maps.Clone(tu.Sum)
-			out[k] = tu
-		}
-		return out
-	}
-	return authz.Usage{Agent: clone(u.Agent), Task: clone(u.Task)}
 }

@@ -41,6 +41,23 @@ func CallID(ctx context.Context) (id string, ok bool) {
 	return *p, true
 }
 
+// runningCtx is the context a guarded tool runs under: its parent, and the
+// call's id for CallID. It answers for runningKey itself rather than
+// through context.WithValue so that, as a field of the call, it costs the
+// hot path no allocation. The call is never reused, so a tool that keeps
+// its context keeps its own call's id.
+type runningCtx struct {
+	context.Context
+	id *string
+}
+
+func (r *runningCtx) Value(key any) any {
+	if key == runningKey {
+		return r.id
+	}
+	return r.Context.Value(key)
+}
+
 // Principal is on whose behalf the agent acts.
 type Principal struct {
 	// User is the human at the start of the chain, if any.

@@ -2,12 +2,7 @@ package toolguard_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"net/http/httptest"
 	"sync"
@@ -21,6 +16,7 @@ import (
 	"github.com/ztagent/ztagent/authz/bundleserver"
 	"github.com/ztagent/ztagent/creds"
 	"github.com/ztagent/ztagent/identity"
+	"github.com/ztagent/ztagent/internal/bundletest"
 	"github.com/ztagent/ztagent/toolguard"
 )
 
@@ -33,14 +29,9 @@ const fleetSize = 50
 // plain polls are a minute, so only long polling can make it fast.
 func TestFleetKillSwitch(t *testing.T) {
 	ctx := context.Background()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	priv, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	require.NoError(t, err)
-	signing := bundleserver.SigningKey{PEM: string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: priv})), Algorithm: "ES256"}
-	publicPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))
+	key := bundletest.NewKey(t)
+	signing := bundleserver.SigningKey{PEM: key.Private, Algorithm: "ES256"}
+	publicPEM := key.Public
 
 	srv, err := bundleserver.New()
 	require.NoError(t, err)

@@ -2,11 +2,6 @@ package bundleserver_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,35 +13,20 @@ import (
 
 	"github.com/ztagent/ztagent/authz"
 	"github.com/ztagent/ztagent/authz/bundleserver"
+	"github.com/ztagent/ztagent/internal/bundletest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-type keyPair struct{ private, public string }
-
-func newKey(t *testing.T) keyPair {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	priv, err := x509.MarshalECPrivateKey(k)
-	require.NoError(t, err)
-	pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	require.NoError(t, err)
-	return keyPair{
-		private: string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: priv})),
-		public:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
-	}
-}
-
 const allowIfOpen = `package ztagent
 decision := {"allow": data.open == true}`
 
-func sign(t *testing.T, k keyPair, data string) []byte {
+func sign(t *testing.T, k bundletest.Key, data string) []byte {
 	t.Helper()
 	raw, err := bundleserver.Sign(bundleserver.Bundle{
 		Modules: map[string]string{"policy.rego": allowIfOpen},
 		Data:    []byte(data),
-	}, bundleserver.SigningKey{PEM: k.private, Algorithm: "ES256"})
+	}, bundleserver.SigningKey{PEM: k.Private, Algorithm: "ES256"})
 	require.NoError(t, err)
 	return raw
 }
@@ -75,7 +55,7 @@ func get(t *testing.T, ctx context.Context, url string, header ...string) *http.
 }
 
 func TestServeAndHold(t *testing.T) {
-	k := newKey(t)
+	k := bundletest.NewKey(t)
 	srv, hs := newServer(t)
 	ctx := context.Background()
 
@@ -149,7 +129,7 @@ func TestServeAndHold(t *testing.T) {
 
 func TestMaxWaitCapsTheHold(t *testing.T) {
 	srv, hs := newServer(t, bundleserver.WithMaxWait(200*time.Millisecond))
-	etag, err := srv.Publish(sign(t, newKey(t), `{}`))
+	etag, err := srv.Publish(sign(t, bundletest.NewKey(t), `{}`))
 	require.NoError(t, err)
 	start := time.Now()
 	resp := get(t, context.Background(), hs.URL, "If-None-Match", etag, "Prefer", "wait=3600")
@@ -165,7 +145,7 @@ func TestMaxWaitCapsTheHold(t *testing.T) {
 // Publish refuses what every engine would refuse, and keeps serving what
 // it served.
 func TestPublishRefusesAndChangesNothing(t *testing.T) {
-	k := newKey(t)
+	k := bundletest.NewKey(t)
 	srv, hs := newServer(t)
 	etag, err := srv.Publish(sign(t, k, `{"open": true}`))
 	require.NoError(t, err)
@@ -189,18 +169,18 @@ func TestPublishRefusesAndChangesNothing(t *testing.T) {
 }
 
 func TestSignRefuses(t *testing.T) {
-	k := newKey(t)
+	k := bundletest.NewKey(t)
 	mods := map[string]string{"p.rego": allowIfOpen}
 	for name, c := range map[string]struct {
 		b bundleserver.Bundle
 		k bundleserver.SigningKey
 	}{
-		"no modules":      {bundleserver.Bundle{}, bundleserver.SigningKey{PEM: k.private, Algorithm: "ES256"}},
+		"no modules":      {bundleserver.Bundle{}, bundleserver.SigningKey{PEM: k.Private, Algorithm: "ES256"}},
 		"no key":          {bundleserver.Bundle{Modules: mods}, bundleserver.SigningKey{}},
 		"not a key":       {bundleserver.Bundle{Modules: mods}, bundleserver.SigningKey{PEM: "x"}},
-		"data not object": {bundleserver.Bundle{Modules: mods, Data: []byte(`[1]`)}, bundleserver.SigningKey{PEM: k.private, Algorithm: "ES256"}},
-		"two documents":   {bundleserver.Bundle{Modules: mods, Data: []byte(`{} {}`)}, bundleserver.SigningKey{PEM: k.private, Algorithm: "ES256"}},
-		"public key":      {bundleserver.Bundle{Modules: mods}, bundleserver.SigningKey{PEM: k.public, Algorithm: "ES256"}},
+		"data not object": {bundleserver.Bundle{Modules: mods, Data: []byte(`[1]`)}, bundleserver.SigningKey{PEM: k.Private, Algorithm: "ES256"}},
+		"two documents":   {bundleserver.Bundle{Modules: mods, Data: []byte(`{} {}`)}, bundleserver.SigningKey{PEM: k.Private, Algorithm: "ES256"}},
+		"public key":      {bundleserver.Bundle{Modules: mods}, bundleserver.SigningKey{PEM: k.Public, Algorithm: "ES256"}},
 	} {
 		_, err := bundleserver.Sign(c.b, c.k)
 		require.Error(t, err, name)
@@ -210,14 +190,14 @@ func TestSignRefuses(t *testing.T) {
 // An engine polling with LongPoll learns of a new bundle in about one
 // round trip, though its polling delays are far longer.
 func TestEngineLongPolls(t *testing.T) {
-	k := newKey(t)
+	k := bundletest.NewKey(t)
 	srv, hs := newServer(t)
 	_, err := srv.Publish(sign(t, k, `{"open": false}`))
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	eng, err := authz.New(ctx, authz.WithBundle(authz.BundleConfig{
-		URL: hs.URL, Resource: "bundles/authz.tar.gz", PublicKey: k.public, Algorithm: "ES256",
+		URL: hs.URL, Resource: "bundles/authz.tar.gz", PublicKey: k.Public, Algorithm: "ES256",
 		MinDelay: time.Minute, MaxDelay: time.Minute, LongPoll: 30 * time.Second,
 	}))
 	require.NoError(t, err)

@@ -3,11 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"io"
 	"os"
 	"path/filepath"
@@ -20,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ztagent/ztagent/authz"
+	"github.com/ztagent/ztagent/internal/bundletest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -48,14 +44,9 @@ const agent = "spiffe://example.org/agent/support"
 // server, and a broken edit changes nothing.
 func TestEditingTheDataSuspendsFleetWide(t *testing.T) {
 	dir := t.TempDir()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	priv, err := x509.MarshalECPrivateKey(k)
-	require.NoError(t, err)
-	pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	require.NoError(t, err)
+	key := bundletest.NewKey(t)
 	keyPath, dataPath := filepath.Join(dir, "signing.pem"), filepath.Join(dir, "data.json")
-	require.NoError(t, os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: priv}), 0o600))
+	require.NoError(t, os.WriteFile(keyPath, []byte(key.Private), 0o600))
 	write := func(data string) {
 		// Renamed into place, as an editor saves: never read half written.
 		tmp := dataPath + ".tmp"
@@ -83,7 +74,7 @@ func TestEditingTheDataSuspendsFleetWide(t *testing.T) {
 	defer stop()
 	eng, err := authz.New(start, authz.WithBundle(authz.BundleConfig{
 		URL: "http://" + base, Resource: resource, Algorithm: "ES256",
-		PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
+		PublicKey: key.Public,
 		MinDelay:  time.Minute, MaxDelay: time.Minute, LongPoll: 30 * time.Second,
 	}))
 	require.NoError(t, err)
