@@ -45,6 +45,10 @@ const (
 	// KeySVIDSerial (string) is the serial number of the X.509-SVID used, so a
 	// call can be tied to one certificate in the CA's issuance log.
 	KeySVIDSerial attribute.Key = "ztagent.svid.serial"
+	// KeyPeerID (string) is the process that asked for the call over a
+	// protocol (an MCP client): its SPIFFE ID or token subject as this
+	// process authenticated it, or "unauthenticated".
+	KeyPeerID attribute.Key = "ztagent.peer.id"
 	// KeySVIDExpiresAt (string, RFC 3339 UTC) is the NotAfter of that SVID.
 	KeySVIDExpiresAt attribute.Key = "ztagent.svid.expires_at"
 

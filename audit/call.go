@@ -113,6 +113,9 @@ type CallStart struct {
 	// Identity is the caller's identity, when it is known and valid as the
 	// call starts: it then goes into the span's start attributes.
 	Identity *Identity
+	// Peer names the process that asked for the call over a protocol (see
+	// Record.Peer); "" for a call made in this process.
+	Peer string
 }
 
 // Identity is the workload identity a call is made with.
@@ -168,11 +171,11 @@ func (r *CallRecorder) Start(ctx context.Context, s CallStart) (context.Context,
 	}
 	ctx = r.tracer.startToolSpan(ctx, &c.span, toolSpanStart{
 		name: clean(s.Tool), callID: id, effect: s.Effect, risk: s.Risk, argsDigest: s.ArgsDigest,
-		enrich: r.enrich, identity: idAttrs,
+		enrich: r.enrich, identity: idAttrs, peer: clean(s.Peer),
 	})
 	c.rec = Record{
 		Time: c.start, CallID: id, Tool: clean(s.Tool), Effect: s.Effect, Risk: s.Risk,
-		ArgsDigest: s.ArgsDigest, ConversationID: ConversationID(ctx),
+		ArgsDigest: s.ArgsDigest, ConversationID: ConversationID(ctx), Peer: clean(s.Peer),
 	}
 	if s.Identity != nil {
 		c.rec.Subject, c.rec.SVIDSerial = s.Identity.SPIFFEID, s.Identity.Serial

@@ -136,6 +136,7 @@ func recordAttributes(r *Record) []attribute.KeyValue {
 	str(KeyToolRisk, r.Risk)
 	str(KeySubjectSPIFFEID, r.Subject)
 	str(KeySVIDSerial, r.SVIDSerial)
+	str(KeyPeerID, r.Peer)
 	str(KeyArgsDigest, r.ArgsDigest)
 	str(KeyDecisionCode, r.Code)
 	str(KeyPolicyID, r.PolicyID)

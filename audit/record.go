@@ -29,7 +29,11 @@ type Record struct {
 	Risk           string    `json:"risk,omitempty"`
 	Subject        string    `json:"subject,omitempty"`
 	SVIDSerial     string    `json:"svid_serial,omitempty"`
-	ArgsDigest     string    `json:"args_digest,omitempty"`
+	// Peer is the process that asked for the call over a protocol (an MCP
+	// client), as this process authenticated it: "unauthenticated" when it
+	// was not.
+	Peer       string `json:"peer,omitempty"`
+	ArgsDigest string `json:"args_digest,omitempty"`
 	// Args are the argument values as the record shows them: absent unless
 	// recording them was asked for, and then with the redacted paths replaced
 	// by [Redacted] or "hmac-sha256:<hex>". Sinks must not change the map.

@@ -37,6 +37,7 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 	b = optString(b, `,"risk":`, r.Risk)
 	b = optString(b, `,"subject":`, r.Subject)
 	b = optString(b, `,"svid_serial":`, r.SVIDSerial)
+	b = optString(b, `,"peer":`, r.Peer)
 	b = optString(b, `,"args_digest":`, r.ArgsDigest)
 	if len(r.Args) > 0 {
 		var err error

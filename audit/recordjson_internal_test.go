@@ -38,7 +38,7 @@ var awkward = []string{
 func fullRecord(s string, f float64) *Record {
 	return &Record{
 		Time: time.Date(2026, 11, 30, 12, 0, 0, 123456789, time.FixedZone("x", 5*3600+30*60)), TraceID: s, SpanID: s,
-		ProposedBySpan: s, ConversationID: s, CallID: s, Tool: s, Effect: s, Risk: s, Subject: s, SVIDSerial: s,
+		ProposedBySpan: s, ConversationID: s, CallID: s, Tool: s, Effect: s, Risk: s, Subject: s, SVIDSerial: s, Peer: s,
 		ArgsDigest: s, Args: map[string]any{"b": s, "a": []any{1.5, nil, true, map[string]any{"<": s}}},
 		Destinations: []string{s, s + "2"}, Untrusted: []string{s}, Allow: true, Code: s, Reasons: []Reason{{Code: s, Message: s}, {Code: "c"}},
 		PolicyID: s, PolicyRevision: s, Cached: true, Approval: s, CredentialID: s, CredentialAudience: s,

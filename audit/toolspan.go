@@ -15,9 +15,9 @@ import (
 
 // toolSpanStart is what a tool span starts with (see CallStart).
 type toolSpanStart struct {
-	name, callID, effect, risk, argsDigest string
-	enrich                                 bool
-	identity                               []attribute.KeyValue
+	name, callID, effect, risk, argsDigest, peer string
+	enrich                                       bool
+	identity                                     []attribute.KeyValue
 }
 
 func appendIdentity(attrs []attribute.KeyValue, spiffeID, serial string, notAfter time.Time) []attribute.KeyValue {
@@ -109,6 +109,9 @@ func (t *Tracer) startToolSpan(ctx context.Context, ts *toolSpan, c toolSpanStar
 	}
 	if c.argsDigest != "" {
 		attrs = append(attrs, KeyArgsDigest.String(c.argsDigest))
+	}
+	if c.peer != "" {
+		attrs = append(attrs, KeyPeerID.String(c.peer))
 	}
 	attrs = append(attrs, c.identity...)
 	link, proposed := proposingTurn(ctx, c.callID) // cleaned by the caller

@@ -181,3 +181,26 @@ func TestProposedByNotFound(t *testing.T) {
 	_, ok = audit.ProposedBy(nctx, "call_1")
 	require.False(t, ok)
 }
+
+// A call a remote turn proposed links to that turn's chat span, and takes
+// its conversation id unless the context has one.
+func TestWithRemoteTurn(t *testing.T) {
+	remote := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled, Remote: true,
+	})
+	ctx := audit.WithRemoteTurn(context.Background(), audit.RemoteTurn{SpanContext: remote, CallID: "call_9", ConversationID: "conv-r"})
+	sc, ok := audit.ProposedBy(ctx, "call_9")
+	require.True(t, ok)
+	require.Equal(t, remote.SpanID(), sc.SpanID())
+	require.Equal(t, "conv-r", audit.ConversationID(ctx))
+	_, ok = audit.ProposedBy(ctx, "call_other")
+	require.False(t, ok, "only the call it proposed")
+
+	own := audit.WithRemoteTurn(context.WithValue(context.Background(), struct{}{}, 1), audit.RemoteTurn{})
+	_, ok = audit.ProposedBy(own, "")
+	require.False(t, ok)
+	ctx, turn := audit.StartTurn(context.Background(), audit.Turn{ConversationID: "mine"})
+	defer turn.End()
+	ctx = audit.WithRemoteTurn(ctx, audit.RemoteTurn{SpanContext: remote, CallID: "call_9", ConversationID: "theirs"})
+	require.Equal(t, "mine", audit.ConversationID(ctx), "the process's own conversation id stands")
+}

@@ -179,6 +179,12 @@ func (c *decisionCache) key(in *Input) *cacheKey {
 	b = appendBool(b, in.Context.ProvenanceOverflow)
 	b = appendProvenance(b, in.Provenance)
 	b = appendUsage(b, in.Usage)
+	b = appendBool(b, in.Peer != nil)
+	if in.Peer != nil {
+		b = appendStr(b, in.Peer.ID)
+		b = appendStrs(b, in.Peer.Chain)
+		b = appendStrs(b, in.Peer.Taint)
+	}
 	if len(b) > maxInlineKey {
 		sum := sha256.Sum256(b)
 		b = append(append(b[:0], keyDigest), sum[:]...)

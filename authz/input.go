@@ -24,6 +24,9 @@ type Input struct {
 	// Usage is what the budgets of the agent and of the task hold now for
 	// the tool called (toolguard budgets); absent when none was used.
 	Usage *Usage `json:"usage,omitempty"`
+	// Peer is the process that asked for the call over a protocol (an MCP
+	// client), when there is one; nil for a call made in this process.
+	Peer *Peer `json:"peer,omitempty"`
 	// Time is the decision time. Policies read the clock from here (time.now_ns
 	// is refused by default) so a decision can be replayed from its record.
 	Time time.Time `json:"time"`
@@ -120,4 +123,16 @@ type ToolUsage struct {
 	Calls        float64            `json:"calls"`
 	Sum          map[string]float64 `json:"sum,omitempty"` // by argument
 	Destinations float64            `json:"destinations"`
+}
+
+// Peer is who asked for a call from another process, and what it says
+// about the call. ID is the identity this process authenticated (the
+// SPIFFE ID of its X.509-SVID over mTLS, or the subject of a token it
+// presented); "" when it was not authenticated. Chain and Taint are its
+// claims, verified by nobody: the default policy lets claimed taint make a
+// decision stricter and never lets a claim loosen one.
+type Peer struct {
+	ID    string   `json:"id,omitempty"`
+	Chain []string `json:"chain,omitempty"` // the principal chain it says it acts for
+	Taint []string `json:"taint,omitempty"` // labels of untrusted content it says its conversation read
 }

@@ -57,6 +57,9 @@ func (e *Engine) inputValue(in *Input) (ast.Value, error) {
 	if in.Usage != nil {
 		doc.Insert(kUsage, usageTerm(*in.Usage))
 	}
+	if in.Peer != nil {
+		doc.Insert(kPeer, peerTerm(*in.Peer))
+	}
 	return doc, nil
 }
 
@@ -75,6 +78,7 @@ var (
 	kHost, kPort, kPath, kAddress      = str("host"), str("port"), str("path"), str("address")
 	kFlagged, kType                    = str("flagged"), str("type")
 	kProvenance, kUsage, kTrusted      = str("provenance"), str("usage"), str("trusted")
+	kPeer                              = str("peer")
 	kUntrusted, kSources, kAgent       = str("untrusted"), str("sources"), str("agent")
 	kTaskScope, kCalls, kSum           = str("task"), str("calls"), str("sum")
 	kDestinationsCount                 = str("destinations")
@@ -131,6 +135,21 @@ func principalTerm(p Principal) *ast.Term {
 	o := ast.NewObject(ast.Item(kChain, stringArray(p.Chain)))
 	if p.User != "" {
 		o.Insert(kUser, str(p.User))
+	}
+	return ast.NewTerm(o)
+}
+
+// peerTerm writes only what is set, as encoding/json's omitempty does.
+func peerTerm(p Peer) *ast.Term {
+	o := ast.NewObject()
+	if p.ID != "" {
+		o.Insert(kID, str(p.ID))
+	}
+	if len(p.Chain) > 0 {
+		o.Insert(kChain, stringArray(p.Chain))
+	}
+	if len(p.Taint) > 0 {
+		o.Insert(kTaint, stringArray(p.Taint))
 	}
 	return ast.NewTerm(o)
 }

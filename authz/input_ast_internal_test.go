@@ -35,6 +35,8 @@ func sampleInputs() []*Input {
 			},
 		},
 		{Usage: &Usage{}},
+		{Peer: &Peer{}},
+		{Peer: &Peer{ID: "spiffe://example.org/agent/planner", Chain: []string{"user:alice"}, Taint: []string{"untrusted:web"}}},
 		{Call: Call{Args: json.RawMessage(`[1,"2",{"x":{}}]`)}, Context: Context{Taint: []string{}}},
 	}
 }

@@ -110,7 +110,7 @@ deny if input.context.taint[_] == input.tool.risk`),
 			modules: policy(`deny if input.subjct.spiffe_id == "x"`),
 			tools:   quickstartTools,
 			want: []want{{"p.rego:3:9", "input.subjct.spiffe_id",
-				`input.subjct is undefined: input has no field "subjct" (it has call, context, principal, provenance, subject, task, time, tool, usage)`}},
+				`input.subjct is undefined: input has no field "subjct" (it has call, context, peer, principal, provenance, subject, task, time, tool, usage)`}},
 		},
 		{
 			name:    "misspelled nested field",

@@ -69,6 +69,7 @@ func (g *Guard) do(ctx context.Context, t *Tool, args frozen, argsErr error, run
 	ctx, c.rec = g.calls.Start(ctx, audit.CallStart{
 		Tool: t.Name, CallID: callID(ctx), Effect: string(t.Effect), Risk: string(t.Risk),
 		Args: args.raw, ArgsDigest: args.digest, Redact: t.redactPaths, Identity: id,
+		Peer: peerOf(ctx).recorded(),
 	})
 	c.id = c.rec.ID()
 
@@ -99,6 +100,11 @@ func (c *call) authorize(ctx context.Context, argsErr error) *DeniedError {
 	}
 	if d := c.suspended(ctx); d != nil {
 		return d
+	}
+	if p := peerOf(ctx); p != nil {
+		if err := p.check(); err != nil {
+			return deny(t, c.id, CodeBadPeer, err.Error(), err)
+		}
 	}
 	if argsErr != nil {
 		return deny(t, c.id, CodeBadArgs, argsErr.Error(), argsErr)
@@ -175,6 +181,7 @@ func (c *call) buildInput(ctx context.Context, d derivation, usage *authz.Usage)
 		Call:      authz.Call{ID: c.id, Args: c.args.raw, ArgsDigest: c.args.digest, Destinations: dests},
 		Context:   authz.Context{ConversationID: audit.ConversationID(ctx), Taint: []string{}},
 		Usage:     usage,
+		Peer:      peerOf(ctx).input(),
 		Time:      c.g.now().UTC(),
 	}
 	if t := task(ctx); t != nil {

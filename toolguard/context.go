@@ -15,6 +15,7 @@ const (
 	taskKey
 	taintKey
 	provenanceKey
+	peerKey
 )
 
 // WithCall returns a context that carries the id the model gave this tool

@@ -31,6 +31,7 @@ func TestDenialCodeValuesAreStable(t *testing.T) {
 		"agent_suspended":        toolguard.CodeAgentSuspended,
 		"task_suspended":         toolguard.CodeTaskSuspended,
 		"audit_unavailable":      toolguard.CodeAuditUnavailable,
+		"bad_peer":               toolguard.CodeBadPeer,
 		"policy_canceled":        authz.CodeCanceled,
 	} {
 		require.Equal(t, want, got)

@@ -31,6 +31,26 @@ test_tainted_context_requires_approval if {
 	d.approval == {"required": true, "reason": "tainted_context_requires_approval"}
 }
 
+test_peer_claimed_taint_counts_as_taint if {
+	d := decide(with_input({
+		"tool": {"name": "fetch_url", "effect": "external"},
+		"call": {"destinations": [url("docs.example.com")]},
+		"peer": {"id": "spiffe://ztagent.dev/agent/planner", "taint": ["untrusted:email"]},
+	}))
+	d.allow == true
+	d.approval == {"required": true, "reason": "tainted_context_requires_approval"}
+}
+
+test_peer_without_claims_changes_nothing if {
+	d := decide(with_input({
+		"tool": {"name": "fetch_url", "effect": "external"},
+		"call": {"destinations": [url("docs.example.com")]},
+		"peer": {"id": "spiffe://ztagent.dev/agent/planner", "chain": ["user:mallory"]},
+	}))
+	d.allow == true
+	d.approval == {"required": false}
+}
+
 test_tainted_read_needs_no_approval if {
 	d := decide(with_input({"context": {"taint": ["untrusted:web"]}}))
 	d.allow == true

@@ -55,3 +55,8 @@ private_hosts := listed_private_hosts & allowed_hosts
 tool_granted if tool_name in object.get(agent, "tools", [])
 
 tainted if count(input.context.taint) > 0
+
+# A peer (another process asking over a protocol, such as an MCP client)
+# may claim its conversation read untrusted content. Nobody verified the
+# claim, and it is honoured because it can only make a decision stricter.
+tainted if count(object.get(input, ["peer", "taint"], [])) > 0
