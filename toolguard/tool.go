@@ -93,6 +93,17 @@ type Output struct {
 	TrustedPaths []string
 }
 
+// Check reports what Wrap would refuse in the declaration itself: a bad
+// name, effect, risk, destination, redaction or output path. What depends
+// on the tool's argument and result types (whether a declared path exists
+// in them) is checked by Wrap. For declarations read from a file (see
+// package toolguard/toolfile), so that a mistake is found when the file is
+// loaded.
+func (t Tool) Check() error {
+	_, err := t.validate()
+	return err
+}
+
 var toolName = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
 
 // validate checks the declaration and fills defaults; it works on a copy so the
